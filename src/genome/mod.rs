@@ -1,0 +1,262 @@
+//! Reference genome access: plain FASTA through a memory map and its `.fai`, or bgzip FASTA through `.fai` +
+//! `.gzi`. Indexes are built when missing (and the folder is writable). Window reads pad with `N` past either
+//! contig end and upper-case the bases (soft-masked FASTA is common).
+
+pub mod bgzf;
+pub mod contigs;
+pub mod fai;
+
+use std::borrow::Cow;
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+
+use memmap2::Mmap;
+
+use crate::fsutil::write_atomic;
+use bgzf::GziIndex;
+use contigs::ContigIndex;
+pub use fai::FaiRecord;
+
+#[derive(Debug, thiserror::Error)]
+pub enum GenomeError {
+    #[error("cannot read {path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("{path} is empty: expected a FASTA file")]
+    Empty { path: String },
+    #[error("{path} is gzip-compressed but not with bgzip, so it cannot be read at random positions; fix: `gunzip -c {path} | bgzip > genome.fa.gz && samtools faidx genome.fa.gz`, or decompress it")]
+    PlainGzip { path: String },
+    #[error("{path}, line {line}: {why}")]
+    BadFasta { path: String, line: u64, why: String },
+    #[error("{path}, line {line}: {why}")]
+    BadIndex { path: String, line: u64, why: String },
+    #[error("{fasta} has no index and {index} cannot be created ({source}); fix: run `samtools faidx {fasta}` where the folder is writable, or copy the FASTA to a writable folder")]
+    IndexNotWritable { fasta: String, index: String, source: std::io::Error },
+    #[error("{index} does not match {fasta}: {why}; fix: delete {index} so it is rebuilt, or run `samtools faidx {fasta}`")]
+    IndexMismatch { fasta: String, index: String, why: String },
+    #[error("{path}: {source}")]
+    Bgzf { path: String, source: bgzf::BgzfError },
+}
+
+enum Source {
+    Plain(Mmap),
+    Bgzf { data: Mmap, gzi: GziIndex },
+}
+
+pub struct Genome {
+    path: PathBuf,
+    records: Vec<FaiRecord>,
+    index: ContigIndex,
+    source: Source,
+}
+
+fn sidecar(path: &Path, ext: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(ext);
+    PathBuf::from(s)
+}
+
+impl Genome {
+    pub fn open(path: &Path) -> Result<Genome, GenomeError> {
+        let shown = path.display().to_string();
+        let io = |e| GenomeError::Io { path: shown.clone(), source: e };
+        let file = File::open(path).map_err(io)?;
+        if file.metadata().map_err(io)?.len() == 0 {
+            return Err(GenomeError::Empty { path: shown });
+        }
+        // SAFETY: the genome is opened read-only; like every mmap-based reader (samtools included) we rely on
+        // nobody truncating it while we run.
+        let data = unsafe { Mmap::map(&file) }.map_err(io)?;
+        let is_gzip = data.starts_with(&[0x1f, 0x8b]);
+        let is_bgzf = is_gzip && bgzf::inflate_block(&data, 0, &mut Vec::new()).is_ok();
+        if is_gzip && !is_bgzf {
+            return Err(GenomeError::PlainGzip { path: shown });
+        }
+        let fai_path = sidecar(path, ".fai");
+        let fai_shown = fai_path.display().to_string();
+        let records = if fai_path.exists() {
+            let text = std::fs::read_to_string(&fai_path).map_err(|e| GenomeError::Io { path: fai_shown.clone(), source: e })?;
+            fai::parse(&text, &fai_shown)?
+        } else {
+            let records = if is_bgzf {
+                let decoder = flate2::read::MultiGzDecoder::new(&data[..]);
+                fai::build(BufReader::with_capacity(1 << 20, decoder), &shown)?
+            } else {
+                fai::build(&data[..], &shown)?
+            };
+            write_atomic(&fai_path, fai::render(&records).as_bytes()).map_err(|e| GenomeError::IndexNotWritable {
+                fasta: shown.clone(),
+                index: fai_shown.clone(),
+                source: e,
+            })?;
+            records
+        };
+        let source = if is_bgzf {
+            let gzi_path = sidecar(path, ".gzi");
+            let gzi_shown = gzi_path.display().to_string();
+            let gzi = if gzi_path.exists() {
+                let bytes = std::fs::read(&gzi_path).map_err(|e| GenomeError::Io { path: gzi_shown.clone(), source: e })?;
+                GziIndex::parse(&bytes).map_err(|e| GenomeError::Bgzf { path: gzi_shown.clone(), source: e })?
+            } else {
+                let gzi = GziIndex::build(&data).map_err(|e| GenomeError::Bgzf { path: shown.clone(), source: e })?;
+                write_atomic(&gzi_path, &gzi.render()).map_err(|e| GenomeError::IndexNotWritable {
+                    fasta: shown.clone(),
+                    index: gzi_shown,
+                    source: e,
+                })?;
+                gzi
+            };
+            Source::Bgzf { data, gzi }
+        } else {
+            check_plain_index(&data, &records, &shown, &fai_shown)?;
+            Source::Plain(data)
+        };
+        let index = ContigIndex::new(records.iter().map(|r| r.name.as_str()));
+        Ok(Genome { path: path.to_path_buf(), records, index, source })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn contigs(&self) -> &[FaiRecord] {
+        &self.records
+    }
+
+    /// The genome contig a table's chromosome name refers to (`20` finds `chr20`).
+    pub fn resolve(&self, chrom: &str) -> Option<usize> {
+        self.index.resolve(chrom)
+    }
+
+    /// Fills `out` with `len` bases of contig `contig` starting at 0-based `start` (which may be negative):
+    /// upper-cased, `N` outside the contig.
+    pub fn fetch(&self, contig: usize, start: i64, len: usize, out: &mut Vec<u8>) -> Result<(), GenomeError> {
+        out.clear();
+        out.resize(len, b'N');
+        let rec = &self.records[contig];
+        let a = start.max(0) as u64;
+        let b = (start + len as i64).clamp(0, rec.length as i64) as u64;
+        if a >= b {
+            return Ok(());
+        }
+        let raw_from = rec.byte_offset(a);
+        let raw_to = rec.byte_offset(b - 1) + 1;
+        let mismatch = |why: String| GenomeError::IndexMismatch {
+            fasta: self.path.display().to_string(),
+            index: sidecar(&self.path, ".fai").display().to_string(),
+            why,
+        };
+        let raw: Cow<[u8]> = match &self.source {
+            Source::Plain(data) => Cow::Borrowed(
+                data.get(raw_from as usize..raw_to as usize)
+                    .ok_or_else(|| mismatch(format!("contig '{}' runs past the end of the file", rec.name)))?,
+            ),
+            Source::Bgzf { data, gzi } => Cow::Owned(
+                bgzf::read_range(data, gzi, raw_from, raw_to)
+                    .map_err(|e| GenomeError::Bgzf { path: self.path.display().to_string(), source: e })?,
+            ),
+        };
+        if raw.len() as u64 != raw_to - raw_from {
+            return Err(mismatch(format!("contig '{}' runs past the end of the file", rec.name)));
+        }
+        let mut i = a;
+        while i < b {
+            let n = (rec.line_bases - i % rec.line_bases).min(b - i);
+            let src = (rec.byte_offset(i) - raw_from) as usize;
+            let dst = (i as i64 - start) as usize;
+            for (o, &base) in out[dst..dst + n as usize].iter_mut().zip(&raw[src..src + n as usize]) {
+                if matches!(base, b'\n' | b'\r' | b'>') {
+                    return Err(mismatch(format!("found a line break or header inside contig '{}' where bases were expected", rec.name)));
+                }
+                *o = base.to_ascii_uppercase();
+            }
+            i += n;
+        }
+        Ok(())
+    }
+}
+
+/// Cheap consistency checks of a `.fai` against a plain FASTA: every contig's first base follows a header line
+/// naming it, and its last base lies inside the file. Catches an index left over from another FASTA.
+fn check_plain_index(data: &[u8], records: &[FaiRecord], fasta: &str, index: &str) -> Result<(), GenomeError> {
+    let mismatch = |why: String| GenomeError::IndexMismatch { fasta: fasta.to_string(), index: index.to_string(), why };
+    for rec in records.iter().filter(|r| r.length > 0) {
+        if rec.end_offset() > data.len() as u64 {
+            return Err(mismatch(format!("contig '{}' would end past the end of the file", rec.name)));
+        }
+        let off = rec.offset as usize;
+        if off == 0 || data[off - 1] != b'\n' {
+            return Err(mismatch(format!("contig '{}' does not start at a line start", rec.name)));
+        }
+        let line_start = data[..off - 1].iter().rposition(|&c| c == b'\n').map_or(0, |p| p + 1);
+        let header = &data[line_start..off - 1];
+        let named = header.strip_prefix(b">").and_then(|h| h.strip_prefix(rec.name.as_bytes()));
+        if !matches!(named, Some(rest) if rest.is_empty() || rest[0].is_ascii_whitespace()) {
+            return Err(mismatch(format!("the line before contig '{}' is not its '>' header", rec.name)));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+
+    const FASTA: &[u8] = b">chr1 test\nacgtA\nCCGGT\nTT\n>chr2\nGGGG\n";
+
+    #[test]
+    fn windows_are_padded_and_upper_cased_at_both_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let g = Genome::open(&write(dir.path(), "g.fa", FASTA)).unwrap();
+        assert!(dir.path().join("g.fa.fai").exists());
+        let c = g.resolve("1").unwrap();
+        let mut w = Vec::new();
+        g.fetch(c, -3, 8, &mut w).unwrap();
+        assert_eq!(w, b"NNNACGTA");
+        g.fetch(c, 9, 6, &mut w).unwrap();
+        assert_eq!(w, b"TTTNNN");
+        g.fetch(c, -2, 16, &mut w).unwrap();
+        assert_eq!(w, b"NNACGTACCGGTTTNN");
+        g.fetch(c, 20, 4, &mut w).unwrap();
+        assert_eq!(w, b"NNNN");
+        g.fetch(g.resolve("chr2").unwrap(), 1, 2, &mut w).unwrap();
+        assert_eq!(w, b"GG");
+    }
+
+    #[test]
+    fn bgzip_fasta_reads_the_same_windows() {
+        let dir = tempfile::tempdir().unwrap();
+        let plain = Genome::open(&write(dir.path(), "g.fa", FASTA)).unwrap();
+        let gz = Genome::open(&write(dir.path(), "g.fa.gz", &bgzf::tests::bgzip(FASTA, 7))).unwrap();
+        assert!(dir.path().join("g.fa.gz.gzi").exists());
+        assert_eq!(plain.contigs(), gz.contigs());
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for start in -5..20 {
+            plain.fetch(0, start, 9, &mut a).unwrap();
+            gz.fetch(0, start, 9, &mut b).unwrap();
+            assert_eq!(a, b, "start {start}");
+        }
+    }
+
+    #[test]
+    fn plain_gzip_and_stale_index_are_clear_errors() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(FASTA).unwrap();
+        let p = write(dir.path(), "p.fa.gz", &enc.finish().unwrap());
+        assert!(matches!(Genome::open(&p), Err(GenomeError::PlainGzip { .. })));
+
+        let p = write(dir.path(), "s.fa", FASTA);
+        write(dir.path(), "s.fa.fai", b"chr1\t12\t3\t5\t6\nchr2\t4\t33\t4\t5\n");
+        let err = Genome::open(&p).err().unwrap().to_string();
+        assert!(err.contains("does not match") && err.contains("samtools faidx"), "{err}");
+        assert!(matches!(Genome::open(&write(dir.path(), "e.fa", b"")), Err(GenomeError::Empty { .. })));
+    }
+}

@@ -1,0 +1,8 @@
+//! enformer-vep: Enformer variant-effect prediction for GWAS tables.
+//!
+//! The library core knows nothing about the command line: each step (`extract`, `check_cache`, ...) takes a
+//! typed options struct and returns a typed report. `cli` turns flags and config files into those options.
+
+pub mod variants;
+pub mod fsutil;
+pub mod genome;
