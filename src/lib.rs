@@ -6,3 +6,12 @@
 pub mod variants;
 pub mod fsutil;
 pub mod genome;
+pub mod window;
+pub mod cache;
+pub mod progress;
+pub mod tables;
+pub mod orient;
+pub mod extract;
+pub mod check_cache;
+pub mod cli;
+pub mod demo;

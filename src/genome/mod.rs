@@ -165,8 +165,8 @@ impl Genome {
             let src = (rec.byte_offset(i) - raw_from) as usize;
             let dst = (i as i64 - start) as usize;
             for (o, &base) in out[dst..dst + n as usize].iter_mut().zip(&raw[src..src + n as usize]) {
-                if matches!(base, b'\n' | b'\r' | b'>') {
-                    return Err(mismatch(format!("found a line break or header inside contig '{}' where bases were expected", rec.name)));
+                if !base.is_ascii_graphic() || base == b'>' {
+                    return Err(mismatch(format!("found a line break, header or non-ASCII byte inside contig '{}' where bases were expected", rec.name)));
                 }
                 *o = base.to_ascii_uppercase();
             }

@@ -1,0 +1,119 @@
+//! The model fingerprint: everything that changes the numbers stored in a cache entry.
+
+use std::io::Read;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// How `N` (and any non-ACGT byte) is one-hot encoded. Enformer was trained with all zeros.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum NEncoding {
+    /// All four channels 0 (Enformer's own encoding; the default).
+    Zeros,
+    /// 0.25 in each channel (kipoiseq, Basenji SAD, Selene).
+    Uniform,
+}
+
+/// What a cache entry stores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreMode {
+    /// The full [bins, tracks] output as float32 (lossless; the default).
+    Float32,
+    /// The full output as float16 (half the size; rounding can swamp weak effects).
+    Float16,
+    /// Only the per-track reductions the statistics need, in float64 (~100x smaller).
+    Summary,
+}
+
+impl NEncoding {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NEncoding::Zeros => "zeros",
+            NEncoding::Uniform => "uniform",
+        }
+    }
+}
+
+impl StoreMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StoreMode::Float32 => "float32",
+            StoreMode::Float16 => "float16",
+            StoreMode::Summary => "summary",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fingerprint {
+    pub model_sha256: String,
+    pub head: String,
+    pub n_encoding: NEncoding,
+    pub window: usize,
+    pub store: StoreMode,
+}
+
+impl Fingerprint {
+    pub fn new(model_sha256: String, head: &str, n_encoding: NEncoding, window: usize, store: StoreMode) -> Self {
+        Fingerprint { model_sha256, head: head.to_string(), n_encoding, window, store }
+    }
+
+    pub fn for_model_file(model: &Path, head: &str, n_encoding: NEncoding, window: usize, store: StoreMode) -> std::io::Result<Self> {
+        Ok(Self::new(sha256_file(model)?, head, n_encoding, window, store))
+    }
+
+    /// 32 hex digits naming the namespace folder. The canonical text is versioned so that adding a field
+    /// later changes every id rather than silently aliasing old entries.
+    pub fn id(&self) -> String {
+        let canonical = format!(
+            "enformer-vep fingerprint v1\nmodel_sha256={}\nhead={}\nn_encoding={}\nwindow={}\nstore={}\n",
+            self.model_sha256,
+            self.head,
+            self.n_encoding.as_str(),
+            self.window,
+            self.store.as_str()
+        );
+        hex::encode(&Sha256::digest(canonical.as_bytes())[..16])
+    }
+}
+
+pub fn sha256_file(path: &Path) -> std::io::Result<String> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_field_changes_the_id() {
+        let base = Fingerprint::new("00".repeat(32), "human", NEncoding::Zeros, 196_608, StoreMode::Float32);
+        let variants = [
+            Fingerprint { model_sha256: "11".repeat(32), ..base.clone() },
+            Fingerprint { head: "mouse".into(), ..base.clone() },
+            Fingerprint { n_encoding: NEncoding::Uniform, ..base.clone() },
+            Fingerprint { window: 131_072, ..base.clone() },
+            Fingerprint { store: StoreMode::Summary, ..base.clone() },
+        ];
+        let mut ids: Vec<String> = variants.iter().map(Fingerprint::id).collect();
+        ids.push(base.id());
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), 6);
+        assert_eq!(base.id().len(), 32);
+        assert_eq!(base.id(), base.clone().id(), "stable");
+    }
+}

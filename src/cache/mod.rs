@@ -1,0 +1,226 @@
+//! The content-addressed prediction cache.
+//!
+//! Layout (uv-style: versioned, temp-then-rename writes):
+//!
+//! ```text
+//! CACHE/v1/<fingerprint>/fingerprint.json      what the fingerprint stands for (model SHA-256, head, ...)
+//! CACHE/v1/<fingerprint>/<ab>/<seq_id>.npy.zst one entry per window; <ab> = first two hex digits of seq_id
+//! ```
+//!
+//! The fingerprint namespaces everything that changes the stored numbers: the ONNX file's SHA-256, the output
+//! head, the N encoding, the window length and the store mode. Two models (or one model with `--n-encoding
+//! uniform`) never share entries. The key `seq_id` is `sha256(window)` (see [`crate::window`]).
+
+pub mod fingerprint;
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+pub use fingerprint::{Fingerprint, NEncoding, StoreMode};
+
+use crate::fsutil;
+use crate::window::is_seq_id;
+
+pub const LAYOUT_VERSION: &str = "v1";
+pub const ENTRY_EXT: &str = "npy.zst";
+
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("cache path {0} exists but is not a directory; fix: pass a folder to --cache")]
+    NotADirectory(String),
+    #[error("cannot create cache folder {path}: {source}")]
+    Create { path: String, source: io::Error },
+    #[error("'{0}' is not a sequence key (expected 64 lower-case hex digits, the SHA-256 of a window)")]
+    BadKey(String),
+    #[error("cannot write cache entry {path}: {source}")]
+    Write { path: String, source: io::Error },
+}
+
+/// A cache folder. Opening never creates anything; writes create folders as needed.
+#[derive(Debug, Clone)]
+pub struct Cache {
+    root: PathBuf,
+}
+
+impl Cache {
+    pub fn open(root: &Path) -> Result<Cache, CacheError> {
+        if root.exists() && !root.is_dir() {
+            return Err(CacheError::NotADirectory(root.display().to_string()));
+        }
+        Ok(Cache { root: root.to_path_buf() })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn namespace(&self, fingerprint: &Fingerprint) -> Namespace {
+        Namespace {
+            dir: self.root.join(LAYOUT_VERSION).join(fingerprint.id()),
+            fingerprint: fingerprint.clone(),
+        }
+    }
+}
+
+/// The entries of one model fingerprint.
+#[derive(Debug, Clone)]
+pub struct Namespace {
+    dir: PathBuf,
+    fingerprint: Fingerprint,
+}
+
+/// Above this many keys, listing the 256 fan-out folders once beats one `stat` per key.
+const LISTING_THRESHOLD: usize = 20_000;
+
+impl Namespace {
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn fingerprint(&self) -> &Fingerprint {
+        &self.fingerprint
+    }
+
+    pub fn entry_path(&self, seq_id: &str) -> Result<PathBuf, CacheError> {
+        if !is_seq_id(seq_id) {
+            return Err(CacheError::BadKey(seq_id.to_string()));
+        }
+        Ok(self.dir.join(&seq_id[..2]).join(format!("{seq_id}.{ENTRY_EXT}")))
+    }
+
+    /// Existence check only (no read): a zero-length file is a failed write from a crashed writer on a
+    /// filesystem without atomic rename, and does not count.
+    pub fn contains(&self, seq_id: &str) -> bool {
+        match self.entry_path(seq_id) {
+            Ok(p) => fs::metadata(p).map(|m| m.is_file() && m.len() > 0).unwrap_or(false),
+            Err(_) => false,
+        }
+    }
+
+    /// `contains` for many keys, in parallel. For large key sets it lists the fan-out folders instead.
+    pub fn contains_many(&self, seq_ids: &[&str]) -> Vec<bool> {
+        if seq_ids.len() >= LISTING_THRESHOLD {
+            self.contains_many_by_listing(seq_ids)
+        } else {
+            self.contains_many_by_stat(seq_ids)
+        }
+    }
+
+    pub fn contains_many_by_stat(&self, seq_ids: &[&str]) -> Vec<bool> {
+        seq_ids.par_iter().with_min_len(64).map(|id| self.contains(id)).collect()
+    }
+
+    pub fn contains_many_by_listing(&self, seq_ids: &[&str]) -> Vec<bool> {
+        let present: std::collections::HashSet<String> = (0..256u32)
+            .into_par_iter()
+            .flat_map_iter(|fan| {
+                let dir = self.dir.join(format!("{fan:02x}"));
+                fs::read_dir(dir)
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .filter_map(|e| {
+                        let name = e.file_name().into_string().ok()?;
+                        let id = name.strip_suffix(ENTRY_EXT)?.strip_suffix('.')?;
+                        let nonempty = e.metadata().map(|m| m.len() > 0).unwrap_or(false);
+                        (is_seq_id(id) && nonempty).then(|| id.to_string())
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        seq_ids.iter().map(|id| present.contains(*id)).collect()
+    }
+
+    /// Writes one entry atomically (temp file in the same folder, fsync, rename). Concurrent writers of the
+    /// same key each rename a complete file; a crash leaves at most a hidden `.tmp` file, never a torn entry.
+    pub fn write_entry(&self, seq_id: &str, bytes: &[u8]) -> Result<PathBuf, CacheError> {
+        let path = self.entry_path(seq_id)?;
+        let parent = path.parent().unwrap_or(&self.dir);
+        if !parent.is_dir() {
+            self.write_fingerprint_file()?;
+            fs::create_dir_all(parent).map_err(|e| CacheError::Create { path: parent.display().to_string(), source: e })?;
+        }
+        fsutil::write_atomic(&path, bytes).map_err(|e| CacheError::Write { path: path.display().to_string(), source: e })?;
+        Ok(path)
+    }
+
+    /// `fingerprint.json` beside the fan-out folders says what the namespace's hash stands for.
+    pub fn write_fingerprint_file(&self) -> Result<(), CacheError> {
+        let path = self.dir.join("fingerprint.json");
+        if path.exists() {
+            return Ok(());
+        }
+        fs::create_dir_all(&self.dir).map_err(|e| CacheError::Create { path: self.dir.display().to_string(), source: e })?;
+        let json = serde_json::to_vec_pretty(&self.fingerprint).unwrap_or_default();
+        fsutil::write_atomic(&path, &json).map_err(|e| CacheError::Write { path: path.display().to_string(), source: e })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::window::seq_id;
+
+    fn ns(dir: &Path) -> Namespace {
+        let fp = Fingerprint::new("ab".repeat(32), "human", NEncoding::Zeros, 196_608, StoreMode::Float32);
+        Cache::open(dir).unwrap().namespace(&fp)
+    }
+
+    #[test]
+    fn layout_is_versioned_namespaced_and_fanned_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let ns = ns(dir.path());
+        let key = seq_id(b"ACGT");
+        let p = ns.entry_path(&key).unwrap();
+        let rel = p.strip_prefix(dir.path()).unwrap().to_string_lossy().into_owned();
+        assert_eq!(rel, format!("v1/{}/1d/{key}.npy.zst", ns.fingerprint().id()));
+        assert!(ns.entry_path("../../etc/passwd").is_err());
+    }
+
+    #[test]
+    fn write_then_lookup_both_strategies() {
+        let dir = tempfile::tempdir().unwrap();
+        let ns = ns(dir.path());
+        let keys: Vec<String> = (0..50).map(|i| seq_id(format!("seq{i}").as_bytes())).collect();
+        for k in keys.iter().step_by(2) {
+            ns.write_entry(k, b"payload").unwrap();
+        }
+        // A zero-length file (a crashed non-atomic writer) does not count as cached.
+        fs::write(ns.entry_path(&keys[1]).unwrap().with_file_name(format!("{}.npy.zst", keys[1])), b"").ok();
+        let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let expected: Vec<bool> = (0..50).map(|i| i % 2 == 0).collect();
+        assert_eq!(ns.contains_many_by_stat(&refs), expected);
+        assert_eq!(ns.contains_many_by_listing(&refs), expected);
+        assert!(ns.dir().join("fingerprint.json").exists());
+    }
+
+    #[test]
+    fn concurrent_writers_of_one_key_leave_a_whole_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let ns = ns(dir.path());
+        let key = seq_id(b"same");
+        let payloads: Vec<Vec<u8>> = (0..8u8).map(|i| vec![i; 1 << 20]).collect();
+        std::thread::scope(|s| {
+            for p in &payloads {
+                let ns = &ns;
+                let key = &key;
+                s.spawn(move || ns.write_entry(key, p).unwrap());
+            }
+        });
+        let got = fs::read(ns.entry_path(&key).unwrap()).unwrap();
+        assert!(payloads.contains(&got), "entry is one writer's complete payload");
+        let names: Vec<_> = fs::read_dir(ns.entry_path(&key).unwrap().parent().unwrap()).unwrap().collect();
+        assert_eq!(names.len(), 1, "no temp files left");
+    }
+
+    #[test]
+    fn a_file_as_cache_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("file");
+        fs::write(&f, b"x").unwrap();
+        assert!(matches!(Cache::open(&f), Err(CacheError::NotADirectory(_))));
+    }
+}

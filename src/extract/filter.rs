@@ -1,0 +1,226 @@
+//! Row filters of `extract-seqs`: `--region`, `--max-pvalue`, `--top`. Rows that fail to parse are never
+//! filtered out (the user must see them); rows removed by a filter are counted in the manifest.
+
+use std::collections::BinaryHeap;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+use crate::genome::contigs::canonical;
+use crate::variants::{RawVariant, Record};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Region {
+    pub chrom: String,
+    pub start: i64,
+    pub end: i64,
+}
+
+impl FromStr for Region {
+    type Err = String;
+
+    /// `chr20`, `20:60000-200000`, `chr20:1,000-2,000` (1-based, inclusive, as samtools).
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("region '{s}' is not CHROM, CHROM:START-END or CHROM:POS (1-based, inclusive), e.g. chr20:60000-200000");
+        let (chrom, range) = match s.rsplit_once(':') {
+            Some((c, r)) => (c, Some(r)),
+            None => (s, None),
+        };
+        if chrom.is_empty() {
+            return Err(bad());
+        }
+        let num = |t: &str| t.replace(',', "").trim().parse::<i64>().map_err(|_| bad());
+        let (start, end) = match range {
+            None => (1, i64::MAX),
+            Some(r) => match r.split_once('-') {
+                Some((a, b)) => (num(a)?, num(b)?),
+                None => (num(r)?, num(r)?),
+            },
+        };
+        if start < 1 || end < start {
+            return Err(bad());
+        }
+        Ok(Region { chrom: chrom.to_string(), start, end })
+    }
+}
+
+impl Region {
+    fn contains(&self, v: &RawVariant) -> bool {
+        canonical(&v.chrom) == canonical(&self.chrom) && v.pos >= self.start && v.pos <= self.end
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Filters {
+    pub region: Option<Region>,
+    pub max_pvalue: Option<f64>,
+    pub top: Option<usize>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct FilterCounts {
+    pub outside_region: u64,
+    pub above_max_pvalue: u64,
+    pub no_pvalue: u64,
+    pub beyond_top: u64,
+}
+
+impl FilterCounts {
+    pub fn total(&self) -> u64 {
+        self.outside_region + self.above_max_pvalue + self.no_pvalue + self.beyond_top
+    }
+}
+
+impl Filters {
+    pub fn needs_pvalue(&self) -> bool {
+        self.max_pvalue.is_some() || self.top.is_some()
+    }
+
+    /// The streaming part (region, p-value threshold). `false` means drop (and it was counted).
+    pub fn keep(&self, rec: &Record, counts: &mut FilterCounts) -> bool {
+        let Record::Variant(v) = rec else { return true };
+        if let Some(region) = &self.region {
+            if !region.contains(v) {
+                counts.outside_region += 1;
+                return false;
+            }
+        }
+        if self.needs_pvalue() {
+            match v.pvalue {
+                None => {
+                    counts.no_pvalue += 1;
+                    return false;
+                }
+                Some(p) if self.max_pvalue.is_some_and(|max| p > max) => {
+                    counts.above_max_pvalue += 1;
+                    return false;
+                }
+                Some(_) => {}
+            }
+        }
+        true
+    }
+}
+
+/// Keeps the `n` records with the smallest p-values (ties: earlier rows first) plus every bad row, in input
+/// order. Memory is bounded by `n` plus the bad rows, not by the input.
+pub struct TopN {
+    n: usize,
+    heap: BinaryHeap<Ranked>,
+    bad: Vec<(u64, Record)>,
+    seen: u64,
+}
+
+struct Ranked {
+    pvalue: f64,
+    order: u64,
+    record: Record,
+}
+
+impl PartialEq for Ranked {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == std::cmp::Ordering::Equal
+    }
+}
+impl Eq for Ranked {}
+impl PartialOrd for Ranked {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Ranked {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.pvalue.total_cmp(&other.pvalue).then(self.order.cmp(&other.order))
+    }
+}
+
+impl TopN {
+    pub fn new(n: usize) -> Self {
+        TopN { n, heap: BinaryHeap::new(), bad: Vec::new(), seen: 0 }
+    }
+
+    pub fn push(&mut self, record: Record, counts: &mut FilterCounts) {
+        let order = self.seen;
+        self.seen += 1;
+        let pvalue = match &record {
+            Record::Variant(v) => v.pvalue.unwrap_or(f64::INFINITY),
+            Record::Bad(_) => {
+                self.bad.push((order, record));
+                return;
+            }
+        };
+        self.heap.push(Ranked { pvalue, order, record });
+        if self.heap.len() > self.n {
+            self.heap.pop();
+            counts.beyond_top += 1;
+        }
+    }
+
+    pub fn into_records(self) -> Vec<Record> {
+        let mut all: Vec<(u64, Record)> = self.heap.into_iter().map(|r| (r.order, r.record)).chain(self.bad).collect();
+        all.sort_by_key(|(order, _)| *order);
+        all.into_iter().map(|(_, r)| r).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::variants::AlleleSource;
+
+    fn var(line: u64, chrom: &str, pos: i64, p: Option<f64>) -> Record {
+        Record::Variant(RawVariant {
+            line,
+            id: None,
+            chrom: chrom.into(),
+            pos,
+            effect_allele: "A".into(),
+            other_allele: "G".into(),
+            beta: None,
+            se: None,
+            pvalue: p,
+            source: AlleleSource::Table,
+        })
+    }
+
+    #[test]
+    fn regions_parse_like_samtools() {
+        assert_eq!("chr20:1,000-2,000".parse::<Region>().unwrap(), Region { chrom: "chr20".into(), start: 1000, end: 2000 });
+        assert_eq!("20".parse::<Region>().unwrap().end, i64::MAX);
+        assert_eq!("20:5".parse::<Region>().unwrap(), Region { chrom: "20".into(), start: 5, end: 5 });
+        assert!("20:9-5".parse::<Region>().is_err());
+        assert!(":1-2".parse::<Region>().is_err());
+        assert!("20:a-b".parse::<Region>().is_err());
+    }
+
+    #[test]
+    fn region_and_pvalue_filters_count_what_they_drop() {
+        let f = Filters { region: Some("chr20:100-200".parse().unwrap()), max_pvalue: Some(0.01), top: None };
+        let mut c = FilterCounts::default();
+        assert!(f.keep(&var(1, "20", 150, Some(0.001)), &mut c));
+        assert!(!f.keep(&var(2, "20", 250, Some(0.001)), &mut c));
+        assert!(!f.keep(&var(3, "21", 150, Some(0.001)), &mut c));
+        assert!(!f.keep(&var(4, "chr20", 150, Some(0.5)), &mut c));
+        assert!(!f.keep(&var(5, "chr20", 150, None), &mut c));
+        assert_eq!(c, FilterCounts { outside_region: 2, above_max_pvalue: 1, no_pvalue: 1, beyond_top: 0 });
+    }
+
+    #[test]
+    fn top_n_keeps_smallest_in_input_order() {
+        let mut top = TopN::new(2);
+        let mut c = FilterCounts::default();
+        for (i, p) in [0.5, 0.01, 0.2, 0.01, 0.9].into_iter().enumerate() {
+            top.push(var(i as u64 + 2, "1", 10, Some(p)), &mut c);
+        }
+        let lines: Vec<u64> = top
+            .into_records()
+            .iter()
+            .map(|r| match r {
+                Record::Variant(v) => v.line,
+                Record::Bad(b) => b.line,
+            })
+            .collect();
+        assert_eq!(lines, vec![3, 5]);
+        assert_eq!(c.beyond_top, 3);
+    }
+}

@@ -1,0 +1,268 @@
+//! `extract-seqs`: variant table + genome → `variants.parquet`, `shards/shard-NNNNN.parquet`, `manifest.json`.
+//!
+//! A streaming pipeline (nextclade-style): the reader parses rows in order, chunks of rows are oriented,
+//! windowed and hashed in parallel (rayon), and one writer thread appends results in input order, starting a
+//! new shard every `shard_size` scored variants. Memory is bounded by the chunk and row-group sizes, not by
+//! the input. A row that cannot be scored is data (a status), never an abort.
+
+pub mod filter;
+mod process;
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use rayon::prelude::*;
+use serde::Serialize;
+
+pub use filter::{FilterCounts, Filters, Region};
+use process::{process, Processed};
+
+use crate::genome::Genome;
+use crate::orient::Status;
+use crate::progress::{Progress, ProgressMode};
+use crate::tables::sequences::SequenceWriter;
+use crate::tables::variants::VariantWriter;
+use crate::variants::{ColumnOverrides, Record, VariantReader};
+use crate::window::WindowSpec;
+
+/// Rows processed in parallel at a time: 2 windows of 196 kB each, so ~100 MB in flight per chunk.
+const CHUNK: usize = 256;
+
+#[derive(Debug, Clone)]
+pub struct ExtractOptions {
+    pub variants: PathBuf,
+    pub genome: PathBuf,
+    pub out_dir: PathBuf,
+    pub shard_size: usize,
+    pub window: WindowSpec,
+    pub columns: ColumnOverrides,
+    pub filters: Filters,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ShardInfo {
+    pub shard: u32,
+    pub path: String,
+    pub variants: u64,
+    pub sequences: u64,
+}
+
+/// What `extract-seqs` did; also written as `manifest.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Manifest {
+    pub tool: String,
+    pub variants_input: String,
+    pub genome: String,
+    pub input_format: String,
+    pub columns: String,
+    pub window: usize,
+    pub shard_size: usize,
+    pub rows: u64,
+    pub status_counts: BTreeMap<String, u64>,
+    pub filtered: FilterCounts,
+    pub variants_file: String,
+    pub shards: Vec<ShardInfo>,
+    pub warnings: Vec<String>,
+}
+
+pub const MANIFEST: &str = "manifest.json";
+pub const VARIANTS_FILE: &str = "variants.parquet";
+
+pub fn shard_file_name(shard: u32) -> String {
+    format!("shards/shard-{shard:05}.parquet")
+}
+
+pub fn extract_seqs(opts: &ExtractOptions, mode: ProgressMode) -> anyhow::Result<Manifest> {
+    anyhow::ensure!(opts.shard_size > 0, "--shard-size must be at least 1");
+    let genome = Genome::open(&opts.genome)?;
+    let reader = VariantReader::open(&opts.variants, &opts.columns)?;
+    let input_format = reader.format().to_string();
+    let columns = reader.columns_description();
+    prepare_out_dir(&opts.out_dir)?;
+
+    let progress = Progress::new(mode, "extract-seqs", "variants", None);
+    let mut filtered = FilterCounts::default();
+    let filters = &opts.filters;
+
+    let writer = OutputWriter::new(opts, &input_format)?;
+    let (tx, rx) = crossbeam_channel::bounded::<Vec<Processed>>(2);
+    let spec = opts.window;
+    let genome_ref = &genome;
+
+    let (written, produced) = std::thread::scope(|scope| -> anyhow::Result<(anyhow::Result<OutputSummary>, anyhow::Result<()>)> {
+        let handle = scope.spawn(move || writer.run(rx));
+        let produce = || -> anyhow::Result<()> {
+            let send_chunk = |chunk: Vec<Record>| -> anyhow::Result<()> {
+                let results: Vec<Processed> =
+                    chunk.into_par_iter().map(|r| process(r, genome_ref, spec)).collect::<Result<_, _>>()?;
+                progress.inc(results.len() as u64);
+                tx.send(results).map_err(|_| anyhow::anyhow!("the output writer stopped early"))?;
+                Ok(())
+            };
+            let mut chunk = Vec::with_capacity(CHUNK);
+            let mut top = filters.top.map(filter::TopN::new);
+            for rec in reader {
+                let rec = rec?;
+                if !filters.keep(&rec, &mut filtered) {
+                    continue;
+                }
+                match top.as_mut() {
+                    Some(top) => top.push(rec, &mut filtered),
+                    None => {
+                        chunk.push(rec);
+                        if chunk.len() == CHUNK {
+                            send_chunk(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)))?;
+                        }
+                    }
+                }
+            }
+            if let Some(top) = top {
+                chunk.extend(top.into_records());
+            }
+            for part in chunk.chunks(CHUNK) {
+                send_chunk(part.to_vec())?;
+            }
+            Ok(())
+        };
+        let produced = produce();
+        drop(tx);
+        let written = handle.join().map_err(|_| anyhow::anyhow!("the output writer panicked"))?;
+        Ok((written, produced))
+    })?;
+    progress.finish();
+    // A writer error explains a producer's "writer stopped early", so it is reported first.
+    let summary = written?;
+    produced?;
+
+    let mut warnings = Vec::new();
+    let count = |s: Status| summary.status_counts.get(s.as_str()).copied().unwrap_or(0);
+    let (ok, mismatch) = (count(Status::Ok), count(Status::RefMismatch));
+    if mismatch >= 20 && mismatch as f64 > 0.05 * (ok + mismatch) as f64 {
+        warnings.push(format!(
+            "{mismatch} of {} SNVs ({:.1}%) do not match the genome's reference base: the genome is probably not the build the input uses (Kunkle 2019 and most GWAS tables are hg19/GRCh37); enformer-vep never lifts over",
+            ok + mismatch,
+            100.0 * mismatch as f64 / (ok + mismatch) as f64
+        ));
+    }
+    let manifest = Manifest {
+        tool: format!("enformer-vep {}", env!("CARGO_PKG_VERSION")),
+        variants_input: opts.variants.display().to_string(),
+        genome: opts.genome.display().to_string(),
+        input_format,
+        columns,
+        window: spec.len(),
+        shard_size: opts.shard_size,
+        rows: summary.rows,
+        status_counts: summary.status_counts,
+        filtered,
+        variants_file: VARIANTS_FILE.to_string(),
+        shards: summary.shards,
+        warnings,
+    };
+    let json = serde_json::to_vec_pretty(&manifest)?;
+    let path = opts.out_dir.join(MANIFEST);
+    crate::fsutil::write_atomic(&path, &json).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(manifest)
+}
+
+/// Removes a previous run's manifest and shards first, so a crash never leaves a mix of old and new files
+/// that looks complete (the manifest is written last).
+fn prepare_out_dir(dir: &Path) -> anyhow::Result<()> {
+    let shards = dir.join("shards");
+    std::fs::create_dir_all(&shards).with_context(|| format!("cannot create output folder {}", shards.display()))?;
+    let manifest = dir.join(MANIFEST);
+    if manifest.exists() {
+        std::fs::remove_file(&manifest).with_context(|| format!("cannot replace {}", manifest.display()))?;
+    }
+    for entry in std::fs::read_dir(&shards)?.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with("shard-") && name.ends_with(".parquet") {
+            std::fs::remove_file(entry.path()).with_context(|| format!("cannot remove old {}", entry.path().display()))?;
+        }
+    }
+    Ok(())
+}
+
+struct OutputSummary {
+    rows: u64,
+    status_counts: BTreeMap<String, u64>,
+    shards: Vec<ShardInfo>,
+}
+
+/// The single ordered writer: variants.parquet and the shard files.
+struct OutputWriter {
+    out_dir: PathBuf,
+    shard_size: usize,
+    variants: VariantWriter,
+}
+
+struct OpenShard {
+    index: u32,
+    writer: SequenceWriter,
+    seen: HashSet<String>,
+    variants: u64,
+}
+
+impl OutputWriter {
+    fn new(opts: &ExtractOptions, input_format: &str) -> anyhow::Result<Self> {
+        let metadata = vec![
+            ("enformer_vep.version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
+            ("enformer_vep.window".to_string(), opts.window.len().to_string()),
+            ("enformer_vep.genome".to_string(), opts.genome.display().to_string()),
+            ("enformer_vep.variants_input".to_string(), opts.variants.display().to_string()),
+            ("enformer_vep.input_format".to_string(), input_format.to_string()),
+        ];
+        Ok(OutputWriter {
+            out_dir: opts.out_dir.clone(),
+            shard_size: opts.shard_size,
+            variants: VariantWriter::create(&opts.out_dir.join(VARIANTS_FILE), metadata)?,
+        })
+    }
+
+    fn run(mut self, rx: crossbeam_channel::Receiver<Vec<Processed>>) -> anyhow::Result<OutputSummary> {
+        let mut summary = OutputSummary { rows: 0, status_counts: BTreeMap::new(), shards: Vec::new() };
+        for s in Status::ALL {
+            summary.status_counts.insert(s.as_str().to_string(), 0);
+        }
+        let mut shard: Option<OpenShard> = None;
+        let mut next_index = 0u32;
+        for chunk in rx {
+            for Processed { mut row, windows } in chunk {
+                summary.rows += 1;
+                let status = row.status.unwrap_or(Status::ParseError);
+                *summary.status_counts.entry(status.as_str().to_string()).or_default() += 1;
+                if let Some([(ref_id, ref_seq), (alt_id, alt_seq)]) = windows {
+                    if shard.is_none() {
+                        let path = self.out_dir.join(shard_file_name(next_index));
+                        shard = Some(OpenShard { index: next_index, writer: SequenceWriter::create(&path)?, seen: HashSet::new(), variants: 0 });
+                        next_index += 1;
+                    }
+                    let Some(open) = shard.as_mut() else { unreachable!() };
+                    row.shard = Some(open.index);
+                    open.variants += 1;
+                    for (id, seq) in [(ref_id, ref_seq), (alt_id, alt_seq)] {
+                        if open.seen.insert(id.clone()) {
+                            open.writer.push(id, seq)?;
+                        }
+                    }
+                    if open.variants as usize >= self.shard_size {
+                        summary.shards.push(close_shard(shard.take())?);
+                    }
+                }
+                self.variants.push(row)?;
+            }
+        }
+        if shard.is_some() {
+            summary.shards.push(close_shard(shard)?);
+        }
+        self.variants.finish()?;
+        Ok(summary)
+    }
+}
+
+fn close_shard(shard: Option<OpenShard>) -> anyhow::Result<ShardInfo> {
+    let Some(open) = shard else { anyhow::bail!("no open shard") };
+    let sequences = open.writer.finish()?;
+    Ok(ShardInfo { shard: open.index, path: shard_file_name(open.index), variants: open.variants, sequences })
+}

@@ -1,0 +1,235 @@
+//! Sequence tables: `shards/shard-NNNNN.parquet` from `extract-seqs` and the TODO file from `check-cache`.
+//! Columns: `seq_id` (string, lower-case hex SHA-256 of `sequence`), `sequence` (string, the window's bytes).
+//!
+//! Windows are written a few hundred rows per row group and read back in small batches, so memory stays
+//! bounded however large a shard is. zstd level 1 on large pages catches the near-duplicate ref/alt windows
+//! that sit side by side, so the alt window of a SNP costs almost nothing on disk.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::{Array, RecordBatch, StringArray, LargeStringArray, BinaryArray, LargeBinaryArray};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
+
+use super::{AtomicParquet, TableError};
+
+const ROWS_PER_GROUP: usize = 256;
+const ROWS_PER_BATCH: usize = 32;
+
+pub fn schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("seq_id", DataType::Utf8, false),
+        Field::new("sequence", DataType::Utf8, false),
+    ]))
+}
+
+fn props() -> WriterProperties {
+    let seq = ColumnPath::from("sequence");
+    WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).unwrap_or_default()))
+        .set_max_row_group_row_count(Some(ROWS_PER_GROUP))
+        .set_column_dictionary_enabled(seq.clone(), false)
+        .set_column_statistics_enabled(seq, EnabledStatistics::None)
+        .set_data_page_size_limit(4 << 20)
+        .build()
+}
+
+pub struct SequenceWriter {
+    out: AtomicParquet,
+    path: PathBuf,
+    ids: Vec<String>,
+    seqs: Vec<Vec<u8>>,
+    rows: u64,
+}
+
+impl SequenceWriter {
+    pub fn create(path: &Path) -> Result<Self, TableError> {
+        Ok(SequenceWriter {
+            out: AtomicParquet::create(path, schema(), props())?,
+            path: path.to_path_buf(),
+            ids: Vec::new(),
+            seqs: Vec::new(),
+            rows: 0,
+        })
+    }
+
+    pub fn push(&mut self, seq_id: String, sequence: Vec<u8>) -> Result<(), TableError> {
+        self.ids.push(seq_id);
+        self.seqs.push(sequence);
+        self.rows += 1;
+        if self.ids.len() >= ROWS_PER_BATCH {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), TableError> {
+        if self.ids.is_empty() {
+            return Ok(());
+        }
+        let seqs: Vec<&str> = self
+            .seqs
+            .iter()
+            .map(|s| std::str::from_utf8(s))
+            .collect::<Result<_, _>>()
+            .map_err(|e| TableError::Write { path: self.path.display().to_string(), source: e.into() })?;
+        let batch = RecordBatch::try_new(
+            schema(),
+            vec![Arc::new(StringArray::from_iter_values(&self.ids)), Arc::new(StringArray::from(seqs))],
+        )
+        .map_err(|e| TableError::Write { path: self.path.display().to_string(), source: e.into() })?;
+        self.out.write(&batch)?;
+        self.ids.clear();
+        self.seqs.clear();
+        Ok(())
+    }
+
+    /// Rows pushed so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    pub fn finish(mut self) -> Result<u64, TableError> {
+        self.flush()?;
+        let rows = self.rows;
+        self.out.finish()?;
+        Ok(rows)
+    }
+}
+
+/// One sequence read back from a table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SequenceRow {
+    pub seq_id: String,
+    pub sequence: Vec<u8>,
+}
+
+/// Streams a sequence table in small batches. Accepts string or binary `sequence` columns (pandas and
+/// polars users may write either) and extra columns (ignored).
+pub struct SequenceReader {
+    path: String,
+    inner: ParquetRecordBatchReader,
+    rows: usize,
+}
+
+impl SequenceReader {
+    pub fn open(path: &Path) -> Result<Self, TableError> {
+        let shown = path.display().to_string();
+        let rerr = |e: Box<dyn std::error::Error + Send + Sync>| TableError::Read { path: shown.clone(), source: e };
+        let file = File::open(path).map_err(|e| rerr(e.into()))?;
+        let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| rerr(e.into()))?;
+        let rows = builder.metadata().file_metadata().num_rows().max(0) as usize;
+        let schema = builder.schema().clone();
+        for col in ["seq_id", "sequence"] {
+            if schema.field_with_name(col).is_err() {
+                let seen: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+                return Err(TableError::Schema {
+                    path: shown,
+                    what: "sequence",
+                    why: format!("no '{col}' column (columns: {}); expected seq_id, sequence as written by extract-seqs", seen.join(", ")),
+                });
+            }
+        }
+        let mask = parquet::arrow::ProjectionMask::columns(builder.parquet_schema(), ["seq_id", "sequence"]);
+        let inner = builder.with_projection(mask).with_batch_size(ROWS_PER_BATCH).build().map_err(|e| rerr(e.into()))?;
+        Ok(SequenceReader { path: shown, inner, rows })
+    }
+
+    /// Row count from the file footer (no data read).
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    fn convert(&self, batch: RecordBatch) -> Result<Vec<SequenceRow>, TableError> {
+        let bad = |why: String| TableError::Schema { path: self.path.clone(), what: "sequence", why };
+        let ids = string_values(batch.column_by_name("seq_id").ok_or_else(|| bad("no seq_id".into()))?)
+            .ok_or_else(|| bad("seq_id must be a string column".into()))?;
+        let seqs = string_values(batch.column_by_name("sequence").ok_or_else(|| bad("no sequence".into()))?)
+            .ok_or_else(|| bad("sequence must be a string or binary column".into()))?;
+        ids.into_iter()
+            .zip(seqs)
+            .map(|(id, seq)| match (id, seq) {
+                (Some(id), Some(seq)) => Ok(SequenceRow { seq_id: String::from_utf8_lossy(id).into_owned(), sequence: seq.to_vec() }),
+                _ => Err(bad("null seq_id or sequence".into())),
+            })
+            .collect()
+    }
+}
+
+/// Values of a string or binary column as byte slices.
+fn string_values(col: &dyn Array) -> Option<Vec<Option<&[u8]>>> {
+    let any = col.as_any();
+    if let Some(a) = any.downcast_ref::<StringArray>() {
+        return Some(a.iter().map(|v| v.map(str::as_bytes)).collect());
+    }
+    if let Some(a) = any.downcast_ref::<LargeStringArray>() {
+        return Some(a.iter().map(|v| v.map(str::as_bytes)).collect());
+    }
+    if let Some(a) = any.downcast_ref::<BinaryArray>() {
+        return Some(a.iter().collect());
+    }
+    if let Some(a) = any.downcast_ref::<LargeBinaryArray>() {
+        return Some(a.iter().collect());
+    }
+    None
+}
+
+impl Iterator for SequenceReader {
+    type Item = Result<Vec<SequenceRow>, TableError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let batch = self.inner.next()?;
+        Some(
+            batch
+                .map_err(|e| TableError::Read { path: self.path.clone(), source: e.into() })
+                .and_then(|b| self.convert(b)),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_many_batches() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.parquet");
+        let mut w = SequenceWriter::create(&path).unwrap();
+        let rows: Vec<SequenceRow> = (0..100)
+            .map(|i| SequenceRow { seq_id: format!("{i:064x}"), sequence: format!("ACGT{i}N").into_bytes() })
+            .collect();
+        for r in &rows {
+            w.push(r.seq_id.clone(), r.sequence.clone()).unwrap();
+        }
+        assert!(!path.exists(), "nothing visible before finish");
+        assert_eq!(w.finish().unwrap(), 100);
+        let reader = SequenceReader::open(&path).unwrap();
+        assert_eq!(reader.rows(), 100);
+        let back: Vec<SequenceRow> = reader.map(|b| b.unwrap()).flatten().collect();
+        assert_eq!(back, rows);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn dropped_writer_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = SequenceWriter::create(&dir.path().join("s.parquet")).unwrap();
+        w.push("a".repeat(64), b"ACGT".to_vec()).unwrap();
+        drop(w);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn wrong_table_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.parquet");
+        std::fs::write(&p, b"not parquet").unwrap();
+        assert!(SequenceReader::open(&p).err().unwrap().to_string().contains("x.parquet"));
+    }
+}

@@ -1,0 +1,409 @@
+//! Variant input: parse a GWAS summary-statistics table or a VCF (plain, gzip or bgzip) into a stream of
+//! [`Record`]s.
+//!
+//! One bad row never stops a run: it becomes a [`Record::Bad`] carrying its 1-based line number and a message
+//! that says what is wrong. Only whole-file problems (I/O errors, a truncated gzip, binary data, a header whose
+//! columns cannot be mapped, an empty file) are fatal [`InputError`]s.
+
+mod columns;
+mod detect;
+mod error;
+mod lines;
+mod table;
+mod vcf;
+#[cfg(test)]
+mod real_data_tests;
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::path::Path;
+
+pub use columns::{ColumnOverrides, ColumnsSpecError, Role};
+pub use error::InputError;
+
+use lines::LineReader;
+
+/// Where the two alleles of a [`RawVariant`] come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlleleSource {
+    /// VCF: `other_allele` is REF, `effect_allele` is one ALT.
+    Vcf,
+    /// Summary-statistics table: effect/other alleles as the table gives them (not necessarily REF/ALT).
+    Table,
+}
+
+/// One variant exactly as written in the input (no normalisation beyond trimming).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawVariant {
+    /// 1-based line number in the decompressed file (header lines count).
+    pub line: u64,
+    /// `None` for VCF ID `.` or missing/NA ids.
+    pub id: Option<String>,
+    pub chrom: String,
+    /// 1-based as written; 0 or negative values are passed through.
+    pub pos: i64,
+    pub effect_allele: String,
+    pub other_allele: String,
+    pub beta: Option<f64>,
+    pub se: Option<f64>,
+    pub pvalue: Option<f64>,
+    pub source: AlleleSource,
+}
+
+/// A row that could not be turned into a variant, with whatever fields could be read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BadRow {
+    pub line: u64,
+    pub id: Option<String>,
+    pub chrom: Option<String>,
+    pub pos: Option<i64>,
+    /// Starts with `line N: `.
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Record {
+    Variant(RawVariant),
+    Bad(BadRow),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delimiter {
+    Tab,
+    Comma,
+    /// Runs of spaces and/or tabs.
+    Whitespace,
+}
+
+impl fmt::Display for Delimiter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Delimiter::Tab => "tab-separated",
+            Delimiter::Comma => "comma-separated",
+            Delimiter::Whitespace => "whitespace-separated",
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputFormat {
+    Vcf,
+    /// Kunkle et al. 2019 / IGAP layout `Chromosome Position MarkerName Effect_allele Non_Effect_allele Beta SE Pvalue`.
+    Kunkle,
+    /// PLINK 2 `--glm` output (`#CHROM POS ID REF ALT ... A1 ...`).
+    Plink2Glm,
+    Delimited { delimiter: Delimiter },
+}
+
+impl fmt::Display for InputFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InputFormat::Vcf => f.write_str("VCF"),
+            InputFormat::Kunkle => f.write_str("Kunkle/IGAP summary statistics"),
+            InputFormat::Plink2Glm => f.write_str("PLINK 2 --glm results"),
+            InputFormat::Delimited { delimiter } => write!(f, "{delimiter} summary-statistics table"),
+        }
+    }
+}
+
+enum Parser {
+    Vcf(vcf::VcfParser),
+    Table(table::TableParser),
+}
+
+/// Streaming reader over the variants of one input file.
+pub struct VariantReader {
+    lines: LineReader,
+    format: InputFormat,
+    parser: Parser,
+    description: String,
+    queue: VecDeque<Record>,
+    /// A data line already read while detecting the layout (VCF without a `#CHROM` line).
+    pending: Option<(u64, String)>,
+    done: bool,
+}
+
+impl VariantReader {
+    /// Opens `path`, detects compression and layout, and maps the header. Whole-file problems are errors.
+    pub fn open(path: &Path, overrides: &ColumnOverrides) -> Result<VariantReader, InputError> {
+        let (stream, compression) = detect::open_stream(path)?;
+        let mut lines = LineReader::new(path.to_path_buf(), stream, compression);
+        lines.check_start()?;
+        let Some(first) = lines.next_header_line()? else {
+            return Err(InputError::Empty { path: path.to_path_buf(), blank_only: true });
+        };
+        // `##` meta lines: VCF meta-information, or comments above a table header.
+        let mut is_vcf = false;
+        let mut format_ids = Vec::new();
+        let mut current = Some(first);
+        while let Some((_, text)) = current.as_ref().filter(|(_, t)| t.starts_with("##")) {
+            is_vcf |= text.to_ascii_lowercase().starts_with("##fileformat=vcf");
+            if let Some(rest) = text.strip_prefix("##FORMAT=<ID=") {
+                format_ids.extend(rest.split(',').next().map(str::to_string));
+            }
+            current = lines.next_header_line()?;
+        }
+        if is_vcf || current.as_ref().is_some_and(|(_, t)| detect::is_vcf_header(t)) {
+            let (header, pending) = match current {
+                Some((n, t)) if t.starts_with('#') => (Some((n, t)), None),
+                other => (None, other),
+            };
+            let parser = vcf::VcfParser::new(header.as_ref().map(|(_, t)| t.as_str()), &format_ids);
+            let mut description = parser.description();
+            if !overrides.is_empty() {
+                description.push_str(" (--columns is ignored for VCF input)");
+            }
+            return Ok(VariantReader {
+                lines,
+                format: InputFormat::Vcf,
+                parser: Parser::Vcf(parser),
+                description,
+                queue: VecDeque::new(),
+                pending,
+                done: false,
+            });
+        }
+        let Some((header_line, header)) = current else {
+            return Err(InputError::NoHeader { path: path.to_path_buf() });
+        };
+        let parser = table::TableParser::new(path, header_line, &header, overrides)?;
+        Ok(VariantReader {
+            lines,
+            format: parser.format(),
+            description: parser.description(),
+            parser: Parser::Table(parser),
+            queue: VecDeque::new(),
+            pending: None,
+            done: false,
+        })
+    }
+
+    pub fn format(&self) -> &InputFormat {
+        &self.format
+    }
+
+    /// How columns were mapped to roles, for logs, e.g. `chrom=CHR pos=BP id=SNP effect=A1 other=A2 beta=BETA se=SE p=P`.
+    pub fn columns_description(&self) -> String {
+        self.description.clone()
+    }
+
+    /// The file being read.
+    pub fn path(&self) -> &Path {
+        &self.lines.path
+    }
+}
+
+impl Iterator for VariantReader {
+    type Item = Result<Record, InputError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(record) = self.queue.pop_front() {
+                return Some(Ok(record));
+            }
+            if self.done {
+                return None;
+            }
+            let (line_no, owned);
+            let text: &str = if let Some((n, t)) = self.pending.take() {
+                line_no = n;
+                owned = t;
+                &owned
+            } else {
+                match self.lines.next_line() {
+                    Err(e) => {
+                        self.done = true;
+                        return Some(Err(e));
+                    }
+                    Ok(false) => {
+                        self.done = true;
+                        return None;
+                    }
+                    Ok(true) => {}
+                }
+                line_no = self.lines.line;
+                match std::str::from_utf8(&self.lines.buf) {
+                    Ok(t) => t,
+                    Err(_) => {
+                        self.queue.push_back(bad(line_no, "not valid UTF-8 text (binary data, or a non-UTF-8 encoding such as Latin-1: convert with `iconv -f latin1 -t utf-8`)"));
+                        continue;
+                    }
+                }
+            };
+            if text.trim().is_empty() {
+                continue;
+            }
+            if text.contains('\0') {
+                self.queue.push_back(bad(line_no, "contains NUL bytes (binary data); row skipped"));
+                continue;
+            }
+            match &self.parser {
+                Parser::Vcf(p) => p.parse(line_no, text, &mut self.queue),
+                Parser::Table(p) => p.parse(line_no, text, &mut self.queue),
+            }
+        }
+    }
+}
+
+/// A [`Record::Bad`] with no partial fields.
+fn bad(line: u64, what: &str) -> Record {
+    Record::Bad(BadRow { line, id: None, chrom: None, pos: None, message: format!("line {line}: {what}") })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn write_tmp(bytes: &[u8]) -> tempfile::NamedTempFile {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(bytes).unwrap();
+        f.flush().unwrap();
+        f
+    }
+
+    fn gz(bytes: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(bytes).unwrap();
+        e.finish().unwrap()
+    }
+
+    fn open(bytes: &[u8]) -> Result<VariantReader, InputError> {
+        let f = write_tmp(bytes);
+        VariantReader::open(f.path(), &ColumnOverrides::default())
+    }
+
+    fn records(bytes: &[u8]) -> Vec<Record> {
+        open(bytes).unwrap().collect::<Result<Vec<_>, _>>().unwrap()
+    }
+
+    const KUNKLE: &[u8] = b"Chromosome Position MarkerName Effect_allele Non_Effect_allele Beta SE Pvalue\n\
+        1 207679307 rs4844600 A G 0.1324 0.0179 1.598e-13\n\
+        2 127845956 chr2:127845956:I T TGGA -0.1222 0.019 1.3e-10\n";
+
+    #[test]
+    fn gzip_and_multi_member_bgzip() {
+        let mut data = gz(&KUNKLE[..80]);
+        data.extend(gz(&KUNKLE[80..]));
+        for bytes in [gz(KUNKLE), data] {
+            let r = open(&bytes).unwrap();
+            assert_eq!(r.format(), &InputFormat::Kunkle);
+            let recs: Vec<_> = r.collect::<Result<_, _>>().unwrap();
+            assert_eq!(recs.len(), 2);
+            let Record::Variant(v) = &recs[1] else { panic!("{recs:?}") };
+            assert_eq!((v.line, v.pos, v.other_allele.as_str(), v.beta), (3, 127845956, "TGGA", Some(-0.1222)));
+        }
+    }
+
+    #[test]
+    fn truncated_gzip_is_fatal() {
+        let mut body = String::from("CHR\tBP\tA1\tA2\n");
+        for i in 0..20000 {
+            body.push_str(&format!("1\t{}\tA\tG\n", 1000 + i));
+        }
+        let full = gz(body.as_bytes());
+        let r = open(&full[..full.len() / 2]).unwrap();
+        let results: Vec<_> = r.collect();
+        let Some(Err(e)) = results.last() else { panic!("no error at the end") };
+        let msg = e.to_string();
+        assert!(msg.contains("ends early (truncated gzip?) after line"), "{msg}");
+        assert!(results[..results.len() - 1].iter().all(|r| r.is_ok()));
+        // Truncated inside the gzip header.
+        assert!(open(&full[..5]).is_err());
+    }
+
+    #[test]
+    fn crlf_blank_lines_and_bom() {
+        let recs = records(b"\xEF\xBB\xBFCHR,BP,SNP,A1,A2,OR,P\r\n\r\n1,100,rs1,A,G,2.0,0.5\r\n");
+        assert_eq!(recs.len(), 1);
+        let Record::Variant(v) = &recs[0] else { panic!("{recs:?}") };
+        assert_eq!((v.line, v.chrom.as_str(), v.other_allele.as_str(), v.pvalue), (3, "1", "G", Some(0.5)));
+        assert!((v.beta.unwrap() - 2f64.ln()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn empty_and_header_only() {
+        for bytes in [Vec::new(), gz(b""), b"\n\n  \n".to_vec()] {
+            let msg = open(&bytes).err().unwrap().to_string();
+            assert!(msg.contains("is empty"), "{msg}");
+        }
+        assert!(records(b"CHR\tBP\tA1\tA2\n").is_empty());
+        assert!(records(b"##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\n").is_empty());
+    }
+
+    #[test]
+    fn binary_garbage_is_fatal() {
+        let garbage: Vec<u8> = (0..2000u32).map(|i| (i * 7919 % 251) as u8).collect();
+        for bytes in [garbage.clone(), gz(&garbage), b"BCF\x02\x02rest".to_vec(), b"CHR BP\n\xff\xfe\n".to_vec()] {
+            let msg = open(&bytes).err().unwrap().to_string();
+            assert!(msg.contains("does not look like a text variant table or VCF"), "{msg}");
+        }
+        let msg = open(b"\x28\xb5\x2f\xfd0000").err().unwrap().to_string();
+        assert!(msg.contains("zstd"), "{msg}");
+    }
+
+    #[test]
+    fn invalid_utf8_data_row_is_bad_not_fatal() {
+        let recs = records(b"CHR\tBP\tA1\tA2\n1\t5\tA\tG\n1\t6\t\xe9\tG\n1\t7\tA\tG\n");
+        assert_eq!(recs.len(), 3);
+        assert!(matches!(&recs[1], Record::Bad(b) if b.line == 3 && b.message.contains("UTF-8")));
+    }
+
+    #[test]
+    fn vcf_detection_through_the_reader() {
+        // IEU GWAS-VCF with meta lines, a multi-allelic row and a bad POS.
+        let text = b"##fileformat=VCFv4.2\n##FORMAT=<ID=ES,Number=A>\n##FORMAT=<ID=SE,Number=A>\n\
+            ##FORMAT=<ID=LP,Number=A>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS1\n\
+            1\t10\trs1\tG\tA,<DEL>\t.\tPASS\t.\tES:SE:LP\t0.1:0.2:2\n1\tx\trs2\tG\tA\t.\tPASS\t.\tES:SE:LP\t1:1:1\n";
+        let r = open(text).unwrap();
+        assert_eq!(r.format(), &InputFormat::Vcf);
+        let recs: Vec<_> = r.collect::<Result<_, _>>().unwrap();
+        assert_eq!(recs.len(), 3);
+        let Record::Variant(v) = &recs[1] else { panic!("{recs:?}") };
+        assert_eq!((v.line, v.effect_allele.as_str(), v.beta, v.se), (6, "<DEL>", Some(0.1), Some(0.2)));
+        assert!(matches!(&recs[2], Record::Bad(b) if b.message == "line 7: POS 'x' is not an integer"));
+        // 5-column VCF without ##fileformat; a PLINK 2 header is not taken for a VCF.
+        let recs = records(b"#CHROM\tPOS\tID\tREF\tALT\n20\t60309\t.\tG\tT\n");
+        assert!(matches!(&recs[..], [Record::Variant(v)] if v.id.is_none() && v.source == AlleleSource::Vcf));
+        let r = open(b"#CHROM\tPOS\tID\tREF\tALT\tA1\tTEST\tP\n1\t5\t.\tA\tG\tG\tADD\t0.1\n").unwrap();
+        assert_eq!(r.format(), &InputFormat::Plink2Glm);
+    }
+
+    #[test]
+    fn wrong_field_count_is_bad_with_line_number() {
+        let r = open(b"CHR\tBP\tSNP\tA1\tA2\n\n1\t5\trs1\tA\tG\n1 6 rs2 A G\n").unwrap();
+        assert_eq!(r.columns_description(), "chrom=CHR pos=BP id=SNP effect=A1 other=A2 beta=none se=none p=none");
+        let recs: Vec<_> = r.collect::<Result<_, _>>().unwrap();
+        assert!(matches!(&recs[0], Record::Variant(v) if v.line == 3));
+        assert!(matches!(&recs[1], Record::Bad(b) if b.message.starts_with("line 4: 1 fields, header has 5")));
+    }
+
+    #[test]
+    fn overrides_through_the_reader() {
+        let f = write_tmp(b"c p a b\n1 5 A G\n");
+        assert!(VariantReader::open(f.path(), &ColumnOverrides::default()).is_err());
+        let o: ColumnOverrides = "chrom=c,pos=p,ea=a,oa=b".parse().unwrap();
+        let recs: Vec<_> = VariantReader::open(f.path(), &o).unwrap().collect::<Result<_, _>>().unwrap();
+        assert!(matches!(&recs[..], [Record::Variant(v)] if v.pos == 5 && v.other_allele == "G"));
+        let o: ColumnOverrides = "chrom=nope".parse().unwrap();
+        assert!(VariantReader::open(f.path(), &o).err().unwrap().to_string().contains("nope"));
+    }
+
+    #[test]
+    fn reader_is_send() {
+        fn assert_send<T: Send>() {}
+        assert_send::<VariantReader>();
+    }
+
+    #[test]
+    fn missing_file_names_path() {
+        let err = VariantReader::open(Path::new("/nonexistent/x.tsv"), &ColumnOverrides::default()).err().unwrap();
+        assert!(err.to_string().contains("/nonexistent/x.tsv"));
+    }
+
+    #[test]
+    fn only_meta_lines_is_fatal_for_tables() {
+        let msg = open(b"## comment\n## another\n").err().unwrap().to_string();
+        assert!(msg.contains("header"), "{msg}");
+    }
+}
