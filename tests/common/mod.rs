@@ -1,0 +1,131 @@
+//! Helpers shared by the integration tests: run the binary, find the shared real data, read Parquet back
+//! independently of the crate's own readers.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use arrow_array::{Array, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray, UInt32Array, UInt64Array};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+pub fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_enformer-vep"));
+    c.arg("--quiet");
+    c
+}
+
+pub fn run_ok(args: &[&str]) -> Output {
+    let out = bin().args(args).output().expect("binary runs");
+    assert!(out.status.success(), "{args:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    out
+}
+
+/// `../shared/data/real/` beside the checkout, or None (with a message) when absent.
+pub fn real_data() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/real");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("SKIP: {} is absent (tests on real public data need it; see README)", dir.display());
+        None
+    }
+}
+
+/// The shared folder is read-only: link the FASTA into a temp folder so its `.fai` can be created there.
+pub fn linked_genome(real: &Path, name: &str, dir: &Path) -> PathBuf {
+    let link = dir.join(name);
+    std::os::unix::fs::symlink(real.join("genome").join(name), &link).unwrap();
+    link
+}
+
+pub fn read_batches(path: &Path) -> Vec<RecordBatch> {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap().map(|b| b.unwrap()).collect()
+}
+
+pub fn strings(batches: &[RecordBatch], col: &str) -> Vec<Option<String>> {
+    batches
+        .iter()
+        .flat_map(|b| {
+            let a = b.column_by_name(col).unwrap_or_else(|| panic!("no column {col}"));
+            let a = a.as_any().downcast_ref::<StringArray>().unwrap();
+            (0..a.len()).map(|i| a.is_valid(i).then(|| a.value(i).to_string())).collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+pub fn i64s(batches: &[RecordBatch], col: &str) -> Vec<Option<i64>> {
+    batches
+        .iter()
+        .flat_map(|b| {
+            let a = b.column_by_name(col).unwrap().as_any().downcast_ref::<Int64Array>().unwrap().clone();
+            (0..a.len()).map(move |i| a.is_valid(i).then(|| a.value(i))).collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+pub fn u64s(batches: &[RecordBatch], col: &str) -> Vec<u64> {
+    batches.iter().flat_map(|b| b.column_by_name(col).unwrap().as_any().downcast_ref::<UInt64Array>().unwrap().values().to_vec()).collect()
+}
+
+pub fn u32s(batches: &[RecordBatch], col: &str) -> Vec<Option<u32>> {
+    batches
+        .iter()
+        .flat_map(|b| {
+            let a = b.column_by_name(col).unwrap().as_any().downcast_ref::<UInt32Array>().unwrap().clone();
+            (0..a.len()).map(move |i| a.is_valid(i).then(|| a.value(i))).collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+pub fn f64s(batches: &[RecordBatch], col: &str) -> Vec<Option<f64>> {
+    batches
+        .iter()
+        .flat_map(|b| {
+            let a = b.column_by_name(col).unwrap().as_any().downcast_ref::<Float64Array>().unwrap().clone();
+            (0..a.len()).map(move |i| a.is_valid(i).then(|| a.value(i))).collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+pub fn bools(batches: &[RecordBatch], col: &str) -> Vec<Option<bool>> {
+    batches
+        .iter()
+        .flat_map(|b| {
+            let a = b.column_by_name(col).unwrap().as_any().downcast_ref::<BooleanArray>().unwrap().clone();
+            (0..a.len()).map(move |i| a.is_valid(i).then(|| a.value(i))).collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// The FASTA read the naive way (whole file, lines concatenated, upper-cased): an independent reading to
+/// check windows against.
+pub fn naive_fasta(path: &Path) -> Vec<(String, Vec<u8>)> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut out: Vec<(String, Vec<u8>)> = Vec::new();
+    for line in text.lines() {
+        if let Some(h) = line.strip_prefix('>') {
+            out.push((h.split_whitespace().next().unwrap().to_string(), Vec::new()));
+        } else if let Some(last) = out.last_mut() {
+            last.1.extend(line.trim_end().bytes().map(|b| b.to_ascii_uppercase()));
+        }
+    }
+    out
+}
+
+/// The window by the convention's formula, built base by base.
+pub fn naive_window(seq: &[u8], pos_1based: i64, len: i64) -> Vec<u8> {
+    let start = pos_1based - len / 2;
+    (start..start + len).map(|i| if i >= 0 && (i as usize) < seq.len() { seq[i as usize] } else { b'N' }).collect()
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// All (seq_id, sequence) rows of a sequence table.
+pub fn sequence_rows(path: &Path) -> Vec<(String, String)> {
+    let b = read_batches(path);
+    strings(&b, "seq_id").into_iter().zip(strings(&b, "sequence")).map(|(a, s)| (a.unwrap(), s.unwrap())).collect()
+}
