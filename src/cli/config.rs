@@ -125,6 +125,7 @@ pub fn merge_config(argv: Vec<OsString>) -> anyhow::Result<Vec<OsString>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
 
     fn args(v: &[&str]) -> Vec<OsString> {
         v.iter().map(OsString::from).collect()
