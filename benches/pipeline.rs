@@ -33,7 +33,10 @@ fn main() -> anyhow::Result<()> {
 fn bench_extract(dir: &Path, snps: usize, genome_mb: u64) -> anyhow::Result<()> {
     let t = Instant::now();
     let files = enformer_vep::demo::write_demo(dir, genome_mb * 1_000_000, snps)?;
-    println!("\n## extract-seqs: {snps} SNPs on a generated {genome_mb} Mb genome (generated in {:.1}s)", t.elapsed().as_secs_f64());
+    println!(
+        "\n## extract-seqs: {snps} SNPs on a generated {genome_mb} Mb genome (generated in {:.1}s)",
+        t.elapsed().as_secs_f64()
+    );
     let spec = WindowSpec::default();
 
     let opts = ExtractOptions {
@@ -82,12 +85,24 @@ fn bench_extract(dir: &Path, snps: usize, genome_mb: u64) -> anyhow::Result<()> 
     let read_us = t.elapsed().as_secs_f64() / ok.min(2000) as f64 * 1e6;
 
     let raw_bytes = manifest.shards.iter().map(|s| s.sequences).sum::<u64>() * spec.len() as u64;
-    let disk_bytes: u64 = manifest.shards.iter().map(|s| std::fs::metadata(opts.out_dir.join(&s.path)).map(|m| m.len()).unwrap_or(0)).sum();
-    println!("extract-seqs:   {windows} windows in {best:.2}s = {:.0} windows/s (target >= 5000)", windows as f64 / best);
+    let disk_bytes: u64 = manifest
+        .shards
+        .iter()
+        .map(|s| std::fs::metadata(opts.out_dir.join(&s.path)).map(|m| m.len()).unwrap_or(0))
+        .sum();
+    println!(
+        "extract-seqs:   {windows} windows in {best:.2}s = {:.0} windows/s (target >= 5000)",
+        windows as f64 / best
+    );
     println!("hashing alone:  {windows} windows in {hash_secs:.2}s = {:.0} windows/s", windows as f64 / hash_secs);
     println!("ratio extract/hash-only time: {:.2}x (target <= 2x)", best / hash_secs);
     println!("window read (mmap + .fai): {read_us:.1} us/window, single thread");
-    println!("shard size on disk: {:.1} MB for {:.1} MB of windows ({:.1}%)", disk_bytes as f64 / 1e6, raw_bytes as f64 / 1e6, 100.0 * disk_bytes as f64 / raw_bytes as f64);
+    println!(
+        "shard size on disk: {:.1} MB for {:.1} MB of windows ({:.1}%)",
+        disk_bytes as f64 / 1e6,
+        raw_bytes as f64 / 1e6,
+        100.0 * disk_bytes as f64 / raw_bytes as f64
+    );
     Ok(())
 }
 
@@ -132,7 +147,15 @@ fn bench_check_cache(entries: usize) -> anyhow::Result<()> {
     assert_eq!(seq, entries.div_ceil(2));
     let rate = |s: f64| entries as f64 / s;
     println!("baseline, sequential Path::exists: {seq_secs:.2}s = {:.0} keys/s", rate(seq_secs));
-    println!("parallel stat:                     {stat_secs:.2}s = {:.0} keys/s ({:.1}x baseline)", rate(stat_secs), seq_secs / stat_secs);
-    println!("check-cache lookup (auto):         {auto_secs:.2}s = {:.0} keys/s ({:.1}x baseline)", rate(auto_secs), seq_secs / auto_secs);
+    println!(
+        "parallel stat:                     {stat_secs:.2}s = {:.0} keys/s ({:.1}x baseline)",
+        rate(stat_secs),
+        seq_secs / stat_secs
+    );
+    println!(
+        "check-cache lookup (auto):         {auto_secs:.2}s = {:.0} keys/s ({:.1}x baseline)",
+        rate(auto_secs),
+        seq_secs / auto_secs
+    );
     Ok(())
 }

@@ -110,7 +110,7 @@ pub fn write_demo(dir: &Path, genome_size: u64, n_variants: usize) -> anyhow::Re
     // Rows that exercise every status besides `ok`.
     let (name0, seq0) = &contigs[0];
     let _ = name0;
-    let mismatch_pos = seq0.iter().position(|b| b.to_ascii_uppercase() == b'A').unwrap_or(0) + 1;
+    let mismatch_pos = seq0.iter().position(|b| b.eq_ignore_ascii_case(&b'A')).unwrap_or(0) + 1;
     table.push_str(&format!("1 {mismatch_pos} rs_demo_mismatch C G 0.01 0.01 0.5\n"));
     table.push_str("1 150000 rs_demo_indel A AT 0.02 0.01 0.01\n");
     table.push_str("1 150001 rs_demo_invalid A N 0.02 0.01 0.01\n");

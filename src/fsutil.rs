@@ -12,10 +12,8 @@ static COUNTER: AtomicU64 = AtomicU64::new(0);
 /// A temp-file name unique across processes and threads, hidden (leading dot) so listings can skip it.
 pub fn temp_path_for(path: &Path) -> PathBuf {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
     let unique = format!(".{name}.{}.{}.{nanos:x}.tmp", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
     path.with_file_name(unique)
 }

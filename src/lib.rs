@@ -3,15 +3,15 @@
 //! The library core knows nothing about the command line: each step (`extract`, `check_cache`, ...) takes a
 //! typed options struct and returns a typed report. `cli` turns flags and config files into those options.
 
-pub mod variants;
-pub mod fsutil;
-pub mod genome;
-pub mod window;
 pub mod cache;
-pub mod progress;
-pub mod tables;
-pub mod orient;
-pub mod extract;
 pub mod check_cache;
 pub mod cli;
 pub mod demo;
+pub mod extract;
+pub mod fsutil;
+pub mod genome;
+pub mod orient;
+pub mod progress;
+pub mod tables;
+pub mod variants;
+pub mod window;

@@ -80,7 +80,10 @@ pub fn snv_alleles(effect: &str, other: &str) -> Result<(u8, u8), Rejection> {
     let o = other.trim().to_ascii_uppercase();
     let acgt = |s: &str| !s.is_empty() && s.bytes().all(is_base);
     if acgt(&e) && acgt(&o) && (e.len() > 1 || o.len() > 1) {
-        return Err(reject(Status::IndelUnsupported, format!("{o}/{e} is not a single-base substitution; only SNVs are scored for now")));
+        return Err(reject(
+            Status::IndelUnsupported,
+            format!("{o}/{e} is not a single-base substitution; only SNVs are scored for now"),
+        ));
     }
     if !(acgt(&e) && acgt(&o)) {
         return Err(reject(Status::InvalidAllele, format!("alleles '{other}'/'{effect}' are not A, C, G or T")));
@@ -106,7 +109,10 @@ pub fn orient(effect: u8, other: u8, genome_base: u8, source: AlleleSource) -> R
         }
         AlleleSource::Vcf => Err(reject(
             Status::RefMismatch,
-            format!("VCF REF '{}' but the genome has '{g}' (is the genome the same build as the input?)", other as char),
+            format!(
+                "VCF REF '{}' but the genome has '{g}' (is the genome the same build as the input?)",
+                other as char
+            ),
         )),
         AlleleSource::Table if other == genome_base => {
             Ok(Oriented { ref_base: other, alt_base: effect, flipped: false, ambiguous_strand })
@@ -132,9 +138,15 @@ mod tests {
     #[test]
     fn every_orientation_case() {
         // Other allele is the reference: not flipped.
-        assert_eq!(orient(b'A', b'G', b'G', Table).unwrap(), Oriented { ref_base: b'G', alt_base: b'A', flipped: false, ambiguous_strand: false });
+        assert_eq!(
+            orient(b'A', b'G', b'G', Table).unwrap(),
+            Oriented { ref_base: b'G', alt_base: b'A', flipped: false, ambiguous_strand: false }
+        );
         // Effect allele is the reference: flipped.
-        assert_eq!(orient(b'A', b'G', b'A', Table).unwrap(), Oriented { ref_base: b'A', alt_base: b'G', flipped: true, ambiguous_strand: false });
+        assert_eq!(
+            orient(b'A', b'G', b'A', Table).unwrap(),
+            Oriented { ref_base: b'A', alt_base: b'G', flipped: true, ambiguous_strand: false }
+        );
         // A/T and C/G pairs are scored but flagged.
         assert!(orient(b'A', b'T', b'T', Table).unwrap().ambiguous_strand);
         assert!(orient(b'C', b'G', b'C', Table).unwrap().ambiguous_strand);
@@ -143,7 +155,10 @@ mod tests {
         assert_eq!(orient(b'A', b'G', b'T', Table).unwrap_err().status, Status::RefMismatch);
         assert_eq!(orient(b'A', b'G', b'N', Table).unwrap_err().status, Status::RefMismatch);
         // VCF: REF must be the genome base, even when ALT happens to match it.
-        assert_eq!(orient(b'T', b'C', b'C', Vcf).unwrap(), Oriented { ref_base: b'C', alt_base: b'T', flipped: false, ambiguous_strand: false });
+        assert_eq!(
+            orient(b'T', b'C', b'C', Vcf).unwrap(),
+            Oriented { ref_base: b'C', alt_base: b'T', flipped: false, ambiguous_strand: false }
+        );
         assert_eq!(orient(b'C', b'T', b'C', Vcf).unwrap_err().status, Status::RefMismatch);
     }
 
@@ -152,7 +167,9 @@ mod tests {
         assert_eq!(snv_alleles("a", "g").unwrap(), (b'A', b'G'));
         assert_eq!(snv_alleles("TGGA", "T").unwrap_err().status, Status::IndelUnsupported);
         assert_eq!(snv_alleles("AC", "GT").unwrap_err().status, Status::IndelUnsupported);
-        for (e, o) in [("<DEL>", "A"), ("*", "C"), ("N", "A"), ("I", "D"), ("", "A"), ("A", "A"), (".", "G"), ("R", "A")] {
+        for (e, o) in
+            [("<DEL>", "A"), ("*", "C"), ("N", "A"), ("I", "D"), ("", "A"), ("A", "A"), (".", "G"), ("R", "A")]
+        {
             assert_eq!(snv_alleles(e, o).unwrap_err().status, Status::InvalidAllele, "{e}/{o}");
         }
     }

@@ -116,7 +116,11 @@ impl Progress {
             bar.finish_and_clear();
         }
         if self.mode == ProgressMode::Lines {
-            eprintln!("{} (done in {:.1}s)", self.line(self.done.load(Ordering::Relaxed)), self.started.elapsed().as_secs_f64());
+            eprintln!(
+                "{} (done in {:.1}s)",
+                self.line(self.done.load(Ordering::Relaxed)),
+                self.started.elapsed().as_secs_f64()
+            );
         }
     }
 

@@ -73,7 +73,8 @@ fn empty_then_partly_cached() {
     let s = check(&shard, &cache, &model, &todo, &[]);
     assert_eq!(s["cached"].as_u64().unwrap() as usize, cached);
     assert_eq!(s["missing"].as_u64().unwrap() as usize, rows.len() - cached);
-    let expected: Vec<(String, String)> = rows.iter().enumerate().filter(|(i, _)| i % 3 != 0).map(|(_, r)| r.clone()).collect();
+    let expected: Vec<(String, String)> =
+        rows.iter().enumerate().filter(|(i, _)| i % 3 != 0).map(|(_, r)| r.clone()).collect();
     assert_eq!(sequence_rows(&todo), expected);
 
     // Another store mode (or model) is another namespace: nothing cached there.
@@ -95,7 +96,15 @@ fn window_mismatch_and_cache_file_are_clear_errors() {
     std::fs::write(&cache_file, b"x").unwrap();
     let base = |cache: &Path| {
         let mut c = bin();
-        c.args(["check-cache", "--shard", shard.to_str().unwrap(), "--model", model.to_str().unwrap(), "--out", todo.to_str().unwrap()]);
+        c.args([
+            "check-cache",
+            "--shard",
+            shard.to_str().unwrap(),
+            "--model",
+            model.to_str().unwrap(),
+            "--out",
+            todo.to_str().unwrap(),
+        ]);
         c.args(["--cache", cache.to_str().unwrap()]);
         c
     };

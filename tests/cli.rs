@@ -15,7 +15,15 @@ fn usage_errors_exit_2_and_help_exits_0() {
     assert_eq!(stderr_of(&["extract-seqs", "--genome", "x"]).0, Some(2));
     assert_eq!(stderr_of(&["no-such-command"]).0, Some(2));
     assert_eq!(bin().arg("--help").output().unwrap().status.code(), Some(0));
-    assert_eq!(bin().args(["extract-seqs", "--shard-size", "ten", "--variants", "a", "--genome", "b", "--out-dir", "c"]).output().unwrap().status.code(), Some(2));
+    assert_eq!(
+        bin()
+            .args(["extract-seqs", "--shard-size", "ten", "--variants", "a", "--genome", "b", "--out-dir", "c"])
+            .output()
+            .unwrap()
+            .status
+            .code(),
+        Some(2)
+    );
 }
 
 #[test]
@@ -30,7 +38,8 @@ fn input_mistakes_exit_1_naming_file_and_fix() {
 
     let unmapped = d.join("weird.tsv");
     std::fs::write(&unmapped, "foo\tbar\tbaz\n1\t2\t3\n").unwrap();
-    let (code, err) = stderr_of(&["extract-seqs", "--variants", unmapped.to_str().unwrap(), "--genome", g, "--out-dir", out]);
+    let (code, err) =
+        stderr_of(&["extract-seqs", "--variants", unmapped.to_str().unwrap(), "--genome", g, "--out-dir", out]);
     assert_eq!(code, Some(1));
     assert!(err.contains("weird.tsv") && err.contains("--columns") && err.contains("foo"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
@@ -41,8 +50,15 @@ fn input_mistakes_exit_1_naming_file_and_fix() {
 
     // --columns rescues the unmappable file.
     let (code, err) = stderr_of(&[
-        "extract-seqs", "--variants", unmapped.to_str().unwrap(), "--genome", g, "--out-dir", out,
-        "--columns", "chrom=foo,pos=bar,effect_allele=baz,other_allele=baz",
+        "extract-seqs",
+        "--variants",
+        unmapped.to_str().unwrap(),
+        "--genome",
+        g,
+        "--out-dir",
+        out,
+        "--columns",
+        "chrom=foo,pos=bar,effect_allele=baz,other_allele=baz",
     ]);
     assert_eq!(code, Some(0), "{err}");
 
@@ -60,12 +76,30 @@ fn input_mistakes_exit_1_naming_file_and_fix() {
         let _ = std::fs::remove_file(&probe);
         eprintln!("SKIP read-only folder case: this user can write to a 0555 folder and chattr +i is unavailable");
     } else {
-        let (code, err) = stderr_of(&["extract-seqs", "--variants", d.join("variants.kunkle.txt").to_str().unwrap(), "--genome", ro.join("g.fa").to_str().unwrap(), "--out-dir", out]);
+        let (code, err) = stderr_of(&[
+            "extract-seqs",
+            "--variants",
+            d.join("variants.kunkle.txt").to_str().unwrap(),
+            "--genome",
+            ro.join("g.fa").to_str().unwrap(),
+            "--out-dir",
+            out,
+        ]);
         assert_eq!(code, Some(1));
         assert!(err.contains("samtools faidx") && err.contains("g.fa.fai"), "{err}");
     }
 
-    let (code, err) = stderr_of(&["extract-seqs", "--variants", d.join("variants.kunkle.txt").to_str().unwrap(), "--genome", g, "--out-dir", out, "--region", "chr1:9-2"]);
+    let (code, err) = stderr_of(&[
+        "extract-seqs",
+        "--variants",
+        d.join("variants.kunkle.txt").to_str().unwrap(),
+        "--genome",
+        g,
+        "--out-dir",
+        out,
+        "--region",
+        "chr1:9-2",
+    ]);
     assert_eq!(code, Some(1));
     assert!(err.contains("--region"), "{err}");
 }
@@ -90,7 +124,15 @@ fn config_file_supplies_flags_and_command_line_wins() {
     let m: serde_json::Value = serde_json::from_slice(&std::fs::read(o.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(m["shard_size"], 5);
     assert_eq!(m["shards"].as_array().unwrap().len(), 8);
-    run_ok(&["extract-seqs", "--config", cfg.to_str().unwrap(), "--out-dir", o.to_str().unwrap(), "--shard-size", "20"]);
+    run_ok(&[
+        "extract-seqs",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--out-dir",
+        o.to_str().unwrap(),
+        "--shard-size",
+        "20",
+    ]);
     let m: serde_json::Value = serde_json::from_slice(&std::fs::read(o.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(m["shard_size"], 20, "command line wins");
     assert_eq!(m["shards"].as_array().unwrap().len(), 2);
@@ -102,7 +144,12 @@ struct ImmutableDir(std::path::PathBuf);
 
 impl ImmutableDir {
     fn try_new(dir: &std::path::Path) -> Option<Self> {
-        let ok = std::process::Command::new("chattr").arg("+i").arg(dir).output().map(|o| o.status.success()).unwrap_or(false);
+        let ok = std::process::Command::new("chattr")
+            .arg("+i")
+            .arg(dir)
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false);
         ok.then(|| ImmutableDir(dir.to_path_buf()))
     }
 }

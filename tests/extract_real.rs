@@ -11,7 +11,15 @@ use common::*;
 const L: i64 = 196_608;
 
 fn extract(variants: &Path, genome: &Path, out: &Path, extra: &[&str]) -> serde_json::Value {
-    let mut args = vec!["extract-seqs", "--variants", variants.to_str().unwrap(), "--genome", genome.to_str().unwrap(), "--out-dir", out.to_str().unwrap()];
+    let mut args = vec![
+        "extract-seqs",
+        "--variants",
+        variants.to_str().unwrap(),
+        "--genome",
+        genome.to_str().unwrap(),
+        "--out-dir",
+        out.to_str().unwrap(),
+    ];
     args.extend_from_slice(extra);
     run_ok(&args);
     serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap()
@@ -62,7 +70,11 @@ fn gonl_vcf_on_the_chr20_slice_gives_correct_windows_for_every_variant() {
         assert_eq!(contigs[i].as_deref(), Some("chr20"), "contig 20 reconciled with chr20");
         assert_eq!(starts[i], Some(p - L / 2));
         let expected_ref = naive_window(&chr20, p, L);
-        assert_eq!(expected_ref[(L / 2 - 1) as usize], refs[i].as_ref().unwrap().as_bytes()[0], "ref base at the centre");
+        assert_eq!(
+            expected_ref[(L / 2 - 1) as usize],
+            refs[i].as_ref().unwrap().as_bytes()[0],
+            "ref base at the centre"
+        );
         let mut expected_alt = expected_ref.clone();
         expected_alt[(L / 2 - 1) as usize] = alts[i].as_ref().unwrap().as_bytes()[0];
         let (rid, aid) = (ref_ids[i].clone().unwrap(), alt_ids[i].clone().unwrap());
@@ -117,7 +129,11 @@ fn every_status_orientation_case_and_filter_on_a_real_genome() {
         format!("20 {pn} near_start {} {} 0.1 0.01 1e-9", other(base(pn)), base(pn)),
     ];
     let table = dir.path().join("t.txt");
-    std::fs::write(&table, format!("Chromosome Position MarkerName Effect_allele Non_Effect_allele Beta SE Pvalue\n{}\n", rows.join("\n"))).unwrap();
+    std::fs::write(
+        &table,
+        format!("Chromosome Position MarkerName Effect_allele Non_Effect_allele Beta SE Pvalue\n{}\n", rows.join("\n")),
+    )
+    .unwrap();
     let out = dir.path().join("out");
     let m = extract(&table, &genome, &out, &[]);
     let v = read_batches(&out.join("variants.parquet"));
@@ -159,7 +175,15 @@ fn every_status_orientation_case_and_filter_on_a_real_genome() {
     // (same position): 2 + 2 + 1 + 0 + 2.
     assert_eq!(m["shards"][0]["variants"], 5);
     assert_eq!(m["shards"][0]["sequences"], 7);
-    for s in ["ok", "ref_mismatch", "indel_unsupported", "invalid_allele", "contig_not_in_genome", "position_out_of_range", "parse_error"] {
+    for s in [
+        "ok",
+        "ref_mismatch",
+        "indel_unsupported",
+        "invalid_allele",
+        "contig_not_in_genome",
+        "position_out_of_range",
+        "parse_error",
+    ] {
         assert!(m["status_counts"][s].as_u64().unwrap() > 0, "{s} produced");
     }
 
@@ -190,13 +214,41 @@ fn every_real_input_file_yields_one_row_per_variant() {
         text.lines().filter(|l| !l.trim().is_empty()).count() - 1
     };
     let cases: Vec<(String, usize, &str)> = vec![
-        ("gwas/kunkle2019_stage1_layout_excerpt.hg19.txt".into(), data_rows(&real.join("gwas/kunkle2019_stage1_layout_excerpt.hg19.txt")), "Kunkle"),
-        ("gwas/mungesumstats_eduAttainOkbay.hg19.txt".into(), data_rows(&real.join("gwas/mungesumstats_eduAttainOkbay.hg19.txt")), ""),
-        ("gwas/mungesumstats_ieu-a-298.hg19.tsv.gz".into(), data_rows(&real.join("gwas/mungesumstats_ieu-a-298.hg19.tsv.gz")), ""),
-        ("gwas/qmplot_plink2_glm_linear.build_unknown.tsv".into(), data_rows(&real.join("gwas/qmplot_plink2_glm_linear.build_unknown.tsv")), "PLINK"),
-        ("vcf/mungesumstats_ALSvcf.ebi-a-GCST005647.hg19.vcf".into(), count_vcf_alts(&real.join("vcf/mungesumstats_ALSvcf.ebi-a-GCST005647.hg19.vcf")), "VCF"),
-        ("vcf/basenji_regulatory_validated.hg19.vcf".into(), count_vcf_alts(&real.join("vcf/basenji_regulatory_validated.hg19.vcf")), "VCF"),
-        ("vcf/varda_1kg_phase1_chr20_60k-145k.hg19.vcf".into(), count_vcf_alts(&real.join("vcf/varda_1kg_phase1_chr20_60k-145k.hg19.vcf")), "VCF"),
+        (
+            "gwas/kunkle2019_stage1_layout_excerpt.hg19.txt".into(),
+            data_rows(&real.join("gwas/kunkle2019_stage1_layout_excerpt.hg19.txt")),
+            "Kunkle",
+        ),
+        (
+            "gwas/mungesumstats_eduAttainOkbay.hg19.txt".into(),
+            data_rows(&real.join("gwas/mungesumstats_eduAttainOkbay.hg19.txt")),
+            "",
+        ),
+        (
+            "gwas/mungesumstats_ieu-a-298.hg19.tsv.gz".into(),
+            data_rows(&real.join("gwas/mungesumstats_ieu-a-298.hg19.tsv.gz")),
+            "",
+        ),
+        (
+            "gwas/qmplot_plink2_glm_linear.build_unknown.tsv".into(),
+            data_rows(&real.join("gwas/qmplot_plink2_glm_linear.build_unknown.tsv")),
+            "PLINK",
+        ),
+        (
+            "vcf/mungesumstats_ALSvcf.ebi-a-GCST005647.hg19.vcf".into(),
+            count_vcf_alts(&real.join("vcf/mungesumstats_ALSvcf.ebi-a-GCST005647.hg19.vcf")),
+            "VCF",
+        ),
+        (
+            "vcf/basenji_regulatory_validated.hg19.vcf".into(),
+            count_vcf_alts(&real.join("vcf/basenji_regulatory_validated.hg19.vcf")),
+            "VCF",
+        ),
+        (
+            "vcf/varda_1kg_phase1_chr20_60k-145k.hg19.vcf".into(),
+            count_vcf_alts(&real.join("vcf/varda_1kg_phase1_chr20_60k-145k.hg19.vcf")),
+            "VCF",
+        ),
     ];
     for (i, (file, rows, format)) in cases.iter().enumerate() {
         let out = dir.path().join(format!("o{i}"));
@@ -207,9 +259,11 @@ fn every_real_input_file_yields_one_row_per_variant() {
         assert!(m["input_format"].as_str().unwrap().contains(format), "{file}: {}", m["input_format"]);
     }
     // The Kunkle rows lie outside chr20 and the PLINK table's chr20 rows lie past the slice's end.
-    let m = serde_json::from_slice::<serde_json::Value>(&std::fs::read(dir.path().join("o0/manifest.json")).unwrap()).unwrap();
+    let m = serde_json::from_slice::<serde_json::Value>(&std::fs::read(dir.path().join("o0/manifest.json")).unwrap())
+        .unwrap();
     assert_eq!(m["status_counts"]["contig_not_in_genome"], 106);
-    let m = serde_json::from_slice::<serde_json::Value>(&std::fs::read(dir.path().join("o3/manifest.json")).unwrap()).unwrap();
+    let m = serde_json::from_slice::<serde_json::Value>(&std::fs::read(dir.path().join("o3/manifest.json")).unwrap())
+        .unwrap();
     assert!(m["status_counts"]["position_out_of_range"].as_u64().unwrap() > 200);
     // The GWAS-VCF carries beta/se/p in its sample column (ES:SE:LP).
     let v = read_batches(&dir.path().join("o4/variants.parquet"));

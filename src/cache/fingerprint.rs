@@ -61,7 +61,13 @@ impl Fingerprint {
         Fingerprint { model_sha256, head: head.to_string(), n_encoding, window, store }
     }
 
-    pub fn for_model_file(model: &Path, head: &str, n_encoding: NEncoding, window: usize, store: StoreMode) -> std::io::Result<Self> {
+    pub fn for_model_file(
+        model: &Path,
+        head: &str,
+        n_encoding: NEncoding,
+        window: usize,
+        store: StoreMode,
+    ) -> std::io::Result<Self> {
         Ok(Self::new(sha256_file(model)?, head, n_encoding, window, store))
     }
 

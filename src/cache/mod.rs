@@ -58,10 +58,7 @@ impl Cache {
     }
 
     pub fn namespace(&self, fingerprint: &Fingerprint) -> Namespace {
-        Namespace {
-            dir: self.root.join(LAYOUT_VERSION).join(fingerprint.id()),
-            fingerprint: fingerprint.clone(),
-        }
+        Namespace { dir: self.root.join(LAYOUT_VERSION).join(fingerprint.id()), fingerprint: fingerprint.clone() }
     }
 }
 
@@ -141,9 +138,11 @@ impl Namespace {
         let parent = path.parent().unwrap_or(&self.dir);
         if !parent.is_dir() {
             self.write_fingerprint_file()?;
-            fs::create_dir_all(parent).map_err(|e| CacheError::Create { path: parent.display().to_string(), source: e })?;
+            fs::create_dir_all(parent)
+                .map_err(|e| CacheError::Create { path: parent.display().to_string(), source: e })?;
         }
-        fsutil::write_atomic(&path, bytes).map_err(|e| CacheError::Write { path: path.display().to_string(), source: e })?;
+        fsutil::write_atomic(&path, bytes)
+            .map_err(|e| CacheError::Write { path: path.display().to_string(), source: e })?;
         Ok(path)
     }
 
@@ -153,9 +152,11 @@ impl Namespace {
         if path.exists() {
             return Ok(());
         }
-        fs::create_dir_all(&self.dir).map_err(|e| CacheError::Create { path: self.dir.display().to_string(), source: e })?;
+        fs::create_dir_all(&self.dir)
+            .map_err(|e| CacheError::Create { path: self.dir.display().to_string(), source: e })?;
         let json = serde_json::to_vec_pretty(&self.fingerprint).unwrap_or_default();
-        fsutil::write_atomic(&path, &json).map_err(|e| CacheError::Write { path: path.display().to_string(), source: e })
+        fsutil::write_atomic(&path, &json)
+            .map_err(|e| CacheError::Write { path: path.display().to_string(), source: e })
     }
 }
 

@@ -17,7 +17,8 @@ use serde_yaml_ng::Value;
 use super::Cli;
 
 /// Keys the Snakemake/Nextflow workflows read from the same file that are no flag of the binary.
-const WORKFLOW_KEYS: &[&str] = &["containers", "container", "results", "workdir", "gpu-model", "gpu", "resources", "shards"];
+const WORKFLOW_KEYS: &[&str] =
+    &["containers", "container", "results", "workdir", "gpu-model", "gpu", "resources", "shards"];
 
 fn config_path(argv: &[OsString]) -> Option<PathBuf> {
     let mut it = argv.iter().skip(1);
@@ -54,7 +55,8 @@ pub fn merge_config(argv: Vec<OsString>) -> anyhow::Result<Vec<OsString>> {
     };
     let sub_name = argv[sub_idx].to_string_lossy().into_owned();
     let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read config {}", path.display()))?;
-    let doc: Value = serde_yaml_ng::from_str(&text).with_context(|| format!("config {} is not valid YAML", path.display()))?;
+    let doc: Value =
+        serde_yaml_ng::from_str(&text).with_context(|| format!("config {} is not valid YAML", path.display()))?;
     let Value::Mapping(map) = doc else {
         anyhow::bail!("config {} must be a YAML mapping of flag: value", path.display());
     };
@@ -94,7 +96,10 @@ pub fn merge_config(argv: Vec<OsString>) -> anyhow::Result<Vec<OsString>> {
         }
         let Some((long, is_switch)) = own.iter().find(|(l, _)| *l == key) else {
             if !anywhere.contains(&key) && !WORKFLOW_KEYS.contains(&key.as_str()) {
-                eprintln!("warning: config {}: '{key}' is not a flag of any enformer-vep command (ignored)", path.display());
+                eprintln!(
+                    "warning: config {}: '{key}' is not a flag of any enformer-vep command (ignored)",
+                    path.display()
+                );
             }
             continue;
         };
@@ -137,7 +142,8 @@ mod tests {
         let cfg = dir.path().join("c.yaml");
         std::fs::write(&cfg, "variants: v.txt\ngenome: g.fa\nshard_size: 7\nmax_pvalue: 5.0e-8\ncache: /c\nquiet: true\ncheck-cache:\n  out: todo.parquet\n").unwrap();
         let c = cfg.to_str().unwrap();
-        let merged = merge_config(args(&["ev", "extract-seqs", "--config", c, "--out-dir", "o", "--shard-size", "3"])).unwrap();
+        let merged =
+            merge_config(args(&["ev", "extract-seqs", "--config", c, "--out-dir", "o", "--shard-size", "3"])).unwrap();
         let cli = Cli::try_parse_from(merged).unwrap();
         let super::super::Command::ExtractSeqs(a) = cli.command else { panic!() };
         assert_eq!(a.variants, PathBuf::from("v.txt"));

@@ -15,7 +15,11 @@ use crate::variants::ColumnOverrides;
 use crate::window::{WindowSpec, DEFAULT_WINDOW};
 
 #[derive(Debug, Parser)]
-#[command(name = "enformer-vep", version, about = "Enformer variant-effect scores for GWAS tables, as workflow-friendly steps that exchange Parquet")]
+#[command(
+    name = "enformer-vep",
+    version,
+    about = "Enformer variant-effect scores for GWAS tables, as workflow-friendly steps that exchange Parquet"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -181,7 +185,12 @@ fn cmd_extract(a: ExtractArgs, mode: ProgressMode) -> anyhow::Result<i32> {
             None => ColumnOverrides::default(),
         },
         filters: Filters {
-            region: a.region.as_deref().map(str::parse::<Region>).transpose().map_err(|e| anyhow::anyhow!("--region: {e}"))?,
+            region: a
+                .region
+                .as_deref()
+                .map(str::parse::<Region>)
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("--region: {e}"))?,
             max_pvalue: a.max_pvalue,
             top: a.top,
         },
@@ -191,7 +200,8 @@ fn cmd_extract(a: ExtractArgs, mode: ProgressMode) -> anyhow::Result<i32> {
         shard_size: a.shard_size,
     };
     let m = extract_seqs(&opts, mode)?;
-    let statuses: Vec<String> = m.status_counts.iter().filter(|(_, n)| **n > 0).map(|(s, n)| format!("{s} {n}")).collect();
+    let statuses: Vec<String> =
+        m.status_counts.iter().filter(|(_, n)| **n > 0).map(|(s, n)| format!("{s} {n}")).collect();
     eprintln!("extract-seqs: read {} as {} ({})", m.variants_input, m.input_format, m.columns);
     eprintln!(
         "extract-seqs: {} rows: {}; {} filtered out; {} shards, {} sequences -> {}",
@@ -209,7 +219,13 @@ fn cmd_extract(a: ExtractArgs, mode: ProgressMode) -> anyhow::Result<i32> {
 }
 
 fn cmd_check(a: CheckArgs, mode: ProgressMode) -> anyhow::Result<i32> {
-    let opts = CheckOptions { fingerprint: a.model.fingerprint()?, shard: a.shard, cache: a.cache, out: a.out, summary: a.summary };
+    let opts = CheckOptions {
+        fingerprint: a.model.fingerprint()?,
+        shard: a.shard,
+        cache: a.cache,
+        out: a.out,
+        summary: a.summary,
+    };
     let s = check_cache(&opts, mode)?;
     eprintln!("check-cache: {} sequences, {} cached, {} missing -> {}", s.sequences, s.cached, s.missing, s.todo);
     println!("{}", serde_json::json!({"sequences": s.sequences, "cached": s.cached, "missing": s.missing}));

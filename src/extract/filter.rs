@@ -21,7 +21,11 @@ impl FromStr for Region {
 
     /// `chr20`, `20:60000-200000`, `chr20:1,000-2,000` (1-based, inclusive, as samtools).
     fn from_str(s: &str) -> Result<Self, String> {
-        let bad = || format!("region '{s}' is not CHROM, CHROM:START-END or CHROM:POS (1-based, inclusive), e.g. chr20:60000-200000");
+        let bad = || {
+            format!(
+                "region '{s}' is not CHROM, CHROM:START-END or CHROM:POS (1-based, inclusive), e.g. chr20:60000-200000"
+            )
+        };
         let (chrom, range) = match s.rsplit_once(':') {
             Some((c, r)) => (c, Some(r)),
             None => (s, None),
@@ -185,7 +189,10 @@ mod tests {
 
     #[test]
     fn regions_parse_like_samtools() {
-        assert_eq!("chr20:1,000-2,000".parse::<Region>().unwrap(), Region { chrom: "chr20".into(), start: 1000, end: 2000 });
+        assert_eq!(
+            "chr20:1,000-2,000".parse::<Region>().unwrap(),
+            Region { chrom: "chr20".into(), start: 1000, end: 2000 }
+        );
         assert_eq!("20".parse::<Region>().unwrap().end, i64::MAX);
         assert_eq!("20:5".parse::<Region>().unwrap(), Region { chrom: "20".into(), start: 5, end: 5 });
         assert!("20:9-5".parse::<Region>().is_err());

@@ -90,46 +90,47 @@ pub fn extract_seqs(opts: &ExtractOptions, mode: ProgressMode) -> anyhow::Result
     let spec = opts.window;
     let genome_ref = &genome;
 
-    let (written, produced) = std::thread::scope(|scope| -> anyhow::Result<(anyhow::Result<OutputSummary>, anyhow::Result<()>)> {
-        let handle = scope.spawn(move || writer.run(rx));
-        let produce = || -> anyhow::Result<()> {
-            let send_chunk = |chunk: Vec<Record>| -> anyhow::Result<()> {
-                let results: Vec<Processed> =
-                    chunk.into_par_iter().map(|r| process(r, genome_ref, spec)).collect::<Result<_, _>>()?;
-                progress.inc(results.len() as u64);
-                tx.send(results).map_err(|_| anyhow::anyhow!("the output writer stopped early"))?;
-                Ok(())
-            };
-            let mut chunk = Vec::with_capacity(CHUNK);
-            let mut top = filters.top.map(filter::TopN::new);
-            for rec in reader {
-                let rec = rec?;
-                if !filters.keep(&rec, &mut filtered) {
-                    continue;
-                }
-                match top.as_mut() {
-                    Some(top) => top.push(rec, &mut filtered),
-                    None => {
-                        chunk.push(rec);
-                        if chunk.len() == CHUNK {
-                            send_chunk(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)))?;
+    let (written, produced) =
+        std::thread::scope(|scope| -> anyhow::Result<(anyhow::Result<OutputSummary>, anyhow::Result<()>)> {
+            let handle = scope.spawn(move || writer.run(rx));
+            let produce = || -> anyhow::Result<()> {
+                let send_chunk = |chunk: Vec<Record>| -> anyhow::Result<()> {
+                    let results: Vec<Processed> =
+                        chunk.into_par_iter().map(|r| process(r, genome_ref, spec)).collect::<Result<_, _>>()?;
+                    progress.inc(results.len() as u64);
+                    tx.send(results).map_err(|_| anyhow::anyhow!("the output writer stopped early"))?;
+                    Ok(())
+                };
+                let mut chunk = Vec::with_capacity(CHUNK);
+                let mut top = filters.top.map(filter::TopN::new);
+                for rec in reader {
+                    let rec = rec?;
+                    if !filters.keep(&rec, &mut filtered) {
+                        continue;
+                    }
+                    match top.as_mut() {
+                        Some(top) => top.push(rec, &mut filtered),
+                        None => {
+                            chunk.push(rec);
+                            if chunk.len() == CHUNK {
+                                send_chunk(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)))?;
+                            }
                         }
                     }
                 }
-            }
-            if let Some(top) = top {
-                chunk.extend(top.into_records());
-            }
-            for part in chunk.chunks(CHUNK) {
-                send_chunk(part.to_vec())?;
-            }
-            Ok(())
-        };
-        let produced = produce();
-        drop(tx);
-        let written = handle.join().map_err(|_| anyhow::anyhow!("the output writer panicked"))?;
-        Ok((written, produced))
-    })?;
+                if let Some(top) = top {
+                    chunk.extend(top.into_records());
+                }
+                for part in chunk.chunks(CHUNK) {
+                    send_chunk(part.to_vec())?;
+                }
+                Ok(())
+            };
+            let produced = produce();
+            drop(tx);
+            let written = handle.join().map_err(|_| anyhow::anyhow!("the output writer panicked"))?;
+            Ok((written, produced))
+        })?;
     progress.finish();
     // A writer error explains a producer's "writer stopped early", so it is reported first.
     let summary = written?;
@@ -178,7 +179,8 @@ fn prepare_out_dir(dir: &Path) -> anyhow::Result<()> {
     for entry in std::fs::read_dir(&shards)?.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         if name.starts_with("shard-") && name.ends_with(".parquet") {
-            std::fs::remove_file(entry.path()).with_context(|| format!("cannot remove old {}", entry.path().display()))?;
+            std::fs::remove_file(entry.path())
+                .with_context(|| format!("cannot remove old {}", entry.path().display()))?;
         }
     }
     Ok(())
@@ -235,7 +237,12 @@ impl OutputWriter {
                 if let Some([(ref_id, ref_seq), (alt_id, alt_seq)]) = windows {
                     if shard.is_none() {
                         let path = self.out_dir.join(shard_file_name(next_index));
-                        shard = Some(OpenShard { index: next_index, writer: SequenceWriter::create(&path)?, seen: HashSet::new(), variants: 0 });
+                        shard = Some(OpenShard {
+                            index: next_index,
+                            writer: SequenceWriter::create(&path)?,
+                            seen: HashSet::new(),
+                            variants: 0,
+                        });
                         next_index += 1;
                     }
                     let Some(open) = shard.as_mut() else { unreachable!() };

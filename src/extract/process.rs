@@ -23,7 +23,10 @@ pub(crate) fn process(record: Record, genome: &Genome, spec: WindowSpec) -> Resu
     let v = match record {
         Record::Bad(bad) => {
             let row = VariantRow { line: bad.line, id: bad.id, chrom: bad.chrom, pos: bad.pos, ..Default::default() };
-            return Ok(rejected(row, Rejection { status: Status::ParseError, detail: format!("line {}: {}", bad.line, bad.message) }));
+            return Ok(rejected(
+                row,
+                Rejection { status: Status::ParseError, detail: format!("line {}: {}", bad.line, bad.message) },
+            ));
         }
         Record::Variant(v) => v,
     };

@@ -183,7 +183,10 @@ pub(crate) mod tests {
         let n = data.len();
         data[n / 2] ^= 0x40;
         assert!(read_range(&data, &gzi, 0, 3000).is_err());
-        assert!(matches!(inflate_block(b"\x1f\x8b\x08\x00xxxxxxxxxxxx", 0, &mut Vec::new()), Err(BgzfError::NotBgzf(0))));
+        assert!(matches!(
+            inflate_block(b"\x1f\x8b\x08\x00xxxxxxxxxxxx", 0, &mut Vec::new()),
+            Err(BgzfError::NotBgzf(0))
+        ));
         assert!(GziIndex::parse(&[1, 0, 0]).is_err());
     }
 }

@@ -27,11 +27,7 @@ impl ContigIndex {
         let mut index = ContigIndex::default();
         for (i, name) in names.into_iter().enumerate() {
             index.exact.insert(name.to_string(), i);
-            index
-                .canonical
-                .entry(canonical(name))
-                .and_modify(|slot| *slot = None)
-                .or_insert(Some(i));
+            index.canonical.entry(canonical(name)).and_modify(|slot| *slot = None).or_insert(Some(i));
         }
         index
     }

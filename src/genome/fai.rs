@@ -39,16 +39,14 @@ pub fn parse(text: &str, fai_path: &str) -> Result<Vec<FaiRecord>, GenomeError> 
         if line.trim().is_empty() {
             continue;
         }
-        let bad = |why: &str| GenomeError::BadIndex {
-            path: fai_path.to_string(),
-            line: i as u64 + 1,
-            why: why.to_string(),
-        };
+        let bad =
+            |why: &str| GenomeError::BadIndex { path: fai_path.to_string(), line: i as u64 + 1, why: why.to_string() };
         let f: Vec<&str> = line.split('\t').collect();
         if f.len() < 5 {
             return Err(bad("expected 5 tab-separated fields: name length offset linebases linewidth"));
         }
-        let num = |s: &str, what: &str| s.trim().parse::<u64>().map_err(|_| bad(&format!("{what} '{s}' is not a number")));
+        let num =
+            |s: &str, what: &str| s.trim().parse::<u64>().map_err(|_| bad(&format!("{what} '{s}' is not a number")));
         let rec = FaiRecord {
             name: f[0].to_string(),
             length: num(f[1], "length")?,

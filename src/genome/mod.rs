@@ -32,7 +32,9 @@ pub enum GenomeError {
     BadIndex { path: String, line: u64, why: String },
     #[error("{fasta} has no index and {index} cannot be created ({source}); fix: run `samtools faidx {fasta}` where the folder is writable, or copy the FASTA to a writable folder")]
     IndexNotWritable { fasta: String, index: String, source: std::io::Error },
-    #[error("{index} does not match {fasta}: {why}; fix: delete {index} so it is rebuilt, or run `samtools faidx {fasta}`")]
+    #[error(
+        "{index} does not match {fasta}: {why}; fix: delete {index} so it is rebuilt, or run `samtools faidx {fasta}`"
+    )]
     IndexMismatch { fasta: String, index: String, why: String },
     #[error("{path}: {source}")]
     Bgzf { path: String, source: bgzf::BgzfError },
@@ -74,28 +76,29 @@ impl Genome {
         }
         let fai_path = sidecar(path, ".fai");
         let fai_shown = fai_path.display().to_string();
-        let records = if fai_path.exists() {
-            let text = std::fs::read_to_string(&fai_path).map_err(|e| GenomeError::Io { path: fai_shown.clone(), source: e })?;
-            fai::parse(&text, &fai_shown)?
-        } else {
-            let records = if is_bgzf {
-                let decoder = flate2::read::MultiGzDecoder::new(&data[..]);
-                fai::build(BufReader::with_capacity(1 << 20, decoder), &shown)?
+        let records =
+            if fai_path.exists() {
+                let text = std::fs::read_to_string(&fai_path)
+                    .map_err(|e| GenomeError::Io { path: fai_shown.clone(), source: e })?;
+                fai::parse(&text, &fai_shown)?
             } else {
-                fai::build(&data[..], &shown)?
+                let records = if is_bgzf {
+                    let decoder = flate2::read::MultiGzDecoder::new(&data[..]);
+                    fai::build(BufReader::with_capacity(1 << 20, decoder), &shown)?
+                } else {
+                    fai::build(&data[..], &shown)?
+                };
+                write_atomic(&fai_path, fai::render(&records).as_bytes()).map_err(|e| {
+                    GenomeError::IndexNotWritable { fasta: shown.clone(), index: fai_shown.clone(), source: e }
+                })?;
+                records
             };
-            write_atomic(&fai_path, fai::render(&records).as_bytes()).map_err(|e| GenomeError::IndexNotWritable {
-                fasta: shown.clone(),
-                index: fai_shown.clone(),
-                source: e,
-            })?;
-            records
-        };
         let source = if is_bgzf {
             let gzi_path = sidecar(path, ".gzi");
             let gzi_shown = gzi_path.display().to_string();
             let gzi = if gzi_path.exists() {
-                let bytes = std::fs::read(&gzi_path).map_err(|e| GenomeError::Io { path: gzi_shown.clone(), source: e })?;
+                let bytes =
+                    std::fs::read(&gzi_path).map_err(|e| GenomeError::Io { path: gzi_shown.clone(), source: e })?;
                 GziIndex::parse(&bytes).map_err(|e| GenomeError::Bgzf { path: gzi_shown.clone(), source: e })?
             } else {
                 let gzi = GziIndex::build(&data).map_err(|e| GenomeError::Bgzf { path: shown.clone(), source: e })?;
@@ -172,7 +175,10 @@ impl Genome {
         let copied = &mut out[(a as i64 - start) as usize..(b as i64 - start) as usize];
         let bad = copied.iter().fold(false, |bad, &c| bad | !c.is_ascii_graphic() | (c == b'>'));
         if bad {
-            return Err(mismatch(format!("found a line break, header or non-ASCII byte inside contig '{}' where bases were expected", rec.name)));
+            return Err(mismatch(format!(
+                "found a line break, header or non-ASCII byte inside contig '{}' where bases were expected",
+                rec.name
+            )));
         }
         copied.make_ascii_uppercase();
         Ok(())

@@ -32,7 +32,10 @@ pub(crate) struct AtomicParquet {
 
 impl AtomicParquet {
     pub fn create(path: &Path, schema: arrow_schema::SchemaRef, props: WriterProperties) -> Result<Self, TableError> {
-        let werr = |e: Box<dyn std::error::Error + Send + Sync>| TableError::Write { path: path.display().to_string(), source: e };
+        let werr = |e: Box<dyn std::error::Error + Send + Sync>| TableError::Write {
+            path: path.display().to_string(),
+            source: e,
+        };
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|e| werr(e.into()))?;
         }
@@ -44,7 +47,10 @@ impl AtomicParquet {
 
     pub fn write(&mut self, batch: &arrow_array::RecordBatch) -> Result<(), TableError> {
         let path = self.path.display().to_string();
-        let w = self.writer.as_mut().ok_or_else(|| TableError::Write { path: path.clone(), source: "writer already closed".into() })?;
+        let w = self
+            .writer
+            .as_mut()
+            .ok_or_else(|| TableError::Write { path: path.clone(), source: "writer already closed".into() })?;
         w.write(batch).map_err(|e| TableError::Write { path: self.path.display().to_string(), source: e.into() })
     }
 

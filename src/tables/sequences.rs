@@ -9,7 +9,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow_array::{Array, RecordBatch, StringArray, LargeStringArray, BinaryArray, LargeBinaryArray};
+use arrow_array::{Array, BinaryArray, LargeBinaryArray, LargeStringArray, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use parquet::basic::{Compression, ZstdLevel};
@@ -131,12 +131,16 @@ impl SequenceReader {
                 return Err(TableError::Schema {
                     path: shown,
                     what: "sequence",
-                    why: format!("no '{col}' column (columns: {}); expected seq_id, sequence as written by extract-seqs", seen.join(", ")),
+                    why: format!(
+                        "no '{col}' column (columns: {}); expected seq_id, sequence as written by extract-seqs",
+                        seen.join(", ")
+                    ),
                 });
             }
         }
         let mask = parquet::arrow::ProjectionMask::columns(builder.parquet_schema(), ["seq_id", "sequence"]);
-        let inner = builder.with_projection(mask).with_batch_size(ROWS_PER_BATCH).build().map_err(|e| rerr(e.into()))?;
+        let inner =
+            builder.with_projection(mask).with_batch_size(ROWS_PER_BATCH).build().map_err(|e| rerr(e.into()))?;
         Ok(SequenceReader { path: shown, inner, rows })
     }
 
@@ -154,7 +158,9 @@ impl SequenceReader {
         ids.into_iter()
             .zip(seqs)
             .map(|(id, seq)| match (id, seq) {
-                (Some(id), Some(seq)) => Ok(SequenceRow { seq_id: String::from_utf8_lossy(id).into_owned(), sequence: seq.to_vec() }),
+                (Some(id), Some(seq)) => {
+                    Ok(SequenceRow { seq_id: String::from_utf8_lossy(id).into_owned(), sequence: seq.to_vec() })
+                }
                 _ => Err(bad("null seq_id or sequence".into())),
             })
             .collect()
@@ -211,7 +217,7 @@ mod tests {
         assert_eq!(w.finish().unwrap(), 100);
         let reader = SequenceReader::open(&path).unwrap();
         assert_eq!(reader.rows(), 100);
-        let back: Vec<SequenceRow> = reader.map(|b| b.unwrap()).flatten().collect();
+        let back: Vec<SequenceRow> = reader.flat_map(|b| b.unwrap()).collect();
         assert_eq!(back, rows);
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }

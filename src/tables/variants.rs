@@ -80,7 +80,11 @@ impl VariantWriter {
             .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).unwrap_or_default()))
             .set_key_value_metadata(Some(kv))
             .build();
-        Ok(VariantWriter { out: AtomicParquet::create(path, schema(), props)?, path: path.display().to_string(), pending: Vec::new() })
+        Ok(VariantWriter {
+            out: AtomicParquet::create(path, schema(), props)?,
+            path: path.display().to_string(),
+            pending: Vec::new(),
+        })
     }
 
     pub fn push(&mut self, row: VariantRow) -> Result<(), TableError> {
@@ -95,7 +99,8 @@ impl VariantWriter {
         if self.pending.is_empty() {
             return Ok(());
         }
-        let batch = to_batch(&self.pending).map_err(|e| TableError::Write { path: self.path.clone(), source: e.into() })?;
+        let batch =
+            to_batch(&self.pending).map_err(|e| TableError::Write { path: self.path.clone(), source: e.into() })?;
         self.out.write(&batch)?;
         self.pending.clear();
         Ok(())

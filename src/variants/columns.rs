@@ -73,25 +73,63 @@ impl Role {
     pub fn synonyms(self) -> &'static [&'static str] {
         match self {
             Role::Chrom => &["CHR", "CHROM", "CHROMOSOME", "CHR_NAME", "HM_CHROM", "CHROM_NAME"],
-            Role::Pos => &[
-                "BP", "POS", "POSITION", "BASE_PAIR_LOCATION", "BP_HG19", "BP_B37", "HM_POS", "PS", "GENPOS",
-            ],
+            Role::Pos => {
+                &["BP", "POS", "POSITION", "BASE_PAIR_LOCATION", "BP_HG19", "BP_B37", "HM_POS", "PS", "GENPOS"]
+            }
             Role::Id => &[
-                "SNP", "MARKERNAME", "MARKER", "RSID", "RS_ID", "RS", "ID", "SNPID", "SNP_ID", "VARIANT_ID",
-                "HM_RSID", "MARKERID",
+                "SNP",
+                "MARKERNAME",
+                "MARKER",
+                "RSID",
+                "RS_ID",
+                "RS",
+                "ID",
+                "SNPID",
+                "SNP_ID",
+                "VARIANT_ID",
+                "HM_RSID",
+                "MARKERID",
             ],
             Role::EffectAllele => &[
-                "EFFECT_ALLELE", "A1", "EA", "ALLELE1", "ALLELE_1", "TESTED_ALLELE", "RISK_ALLELE",
-                "EFFECT_ALLELE_1", "HM_EFFECT_ALLELE", "ALT", "CODED_ALLELE",
+                "EFFECT_ALLELE",
+                "A1",
+                "EA",
+                "ALLELE1",
+                "ALLELE_1",
+                "TESTED_ALLELE",
+                "RISK_ALLELE",
+                "EFFECT_ALLELE_1",
+                "HM_EFFECT_ALLELE",
+                "ALT",
+                "CODED_ALLELE",
             ],
             Role::OtherAllele => &[
-                "NON_EFFECT_ALLELE", "NONEFFECT_ALLELE", "OTHER_ALLELE", "A2", "NEA", "OA", "ALLELE2", "ALLELE_2",
-                "ALLELE0", "REF_ALLELE", "HM_OTHER_ALLELE", "REF", "NON_CODED_ALLELE", "NONCODED_ALLELE",
+                "NON_EFFECT_ALLELE",
+                "NONEFFECT_ALLELE",
+                "OTHER_ALLELE",
+                "A2",
+                "NEA",
+                "OA",
+                "ALLELE2",
+                "ALLELE_2",
+                "ALLELE0",
+                "REF_ALLELE",
+                "HM_OTHER_ALLELE",
+                "REF",
+                "NON_CODED_ALLELE",
+                "NONCODED_ALLELE",
             ],
             Role::Beta => &["BETA", "EFFECT", "B", "ES", "LOG_ODDS", "EFFECT_SIZE", "HM_BETA"],
             Role::Se => &["SE", "STDERR", "STANDARD_ERROR", "SEBETA", "SE_BETA", "STD_ERR", "LOG(OR)_SE"],
             Role::Pvalue => &[
-                "P", "PVAL", "PVALUE", "P_VALUE", "P_VAL", "PVAL_NOMINAL", "P_BOLT_LMM", "P_BOLT_LMM_INF",
+                "P",
+                "PVAL",
+                "PVALUE",
+                "P_VALUE",
+                "P_VAL",
+                "PVAL_NOMINAL",
+                "P_BOLT_LMM",
+                "P_BOLT_LMM_INF",
                 "FREQUENTIST_ADD_PVALUE",
             ],
             Role::OddsRatio => &["OR", "ODDS_RATIO", "ODDSRATIO", "HM_ODDS_RATIO"],
@@ -304,7 +342,10 @@ mod tests {
     fn overrides_win_and_claim() {
         let o: ColumnOverrides = "pos=POS_B38,effect_allele=A2,other_allele=a1".parse().unwrap();
         let m = build("CHR BP POS_B38 A1 A2", &o).unwrap();
-        assert_eq!((m.get(Role::Pos), m.get(Role::EffectAllele), m.get(Role::OtherAllele)), (Some(2), Some(4), Some(3)));
+        assert_eq!(
+            (m.get(Role::Pos), m.get(Role::EffectAllele), m.get(Role::OtherAllele)),
+            (Some(2), Some(4), Some(3))
+        );
         assert!(m.is_overridden(Role::Pos) && !m.is_overridden(Role::Chrom));
         let o: ColumnOverrides = "pos=NOPE".parse().unwrap();
         let e = build("CHR BP A1 A2", &o).unwrap_err().to_string();

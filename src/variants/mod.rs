@@ -9,10 +9,10 @@ mod columns;
 mod detect;
 mod error;
 mod lines;
-mod table;
-mod vcf;
 #[cfg(test)]
 mod real_data_tests;
+mod table;
+mod vcf;
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -92,7 +92,9 @@ pub enum InputFormat {
     Kunkle,
     /// PLINK 2 `--glm` output (`#CHROM POS ID REF ALT ... A1 ...`).
     Plink2Glm,
-    Delimited { delimiter: Delimiter },
+    Delimited {
+        delimiter: Delimiter,
+    },
 }
 
 impl fmt::Display for InputFormat {

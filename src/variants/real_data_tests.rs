@@ -50,7 +50,10 @@ fn real_gwas_tables() {
 
     let (format, _, c) = parse(&dir, "gwas/mungesumstats_eduAttainOkbay.hg19.txt");
     assert_eq!((format, c.variants, c.bad.len()), (tab, 93, 0));
-    assert_eq!((c.first.id.as_deref(), c.first.chrom.as_str(), c.first.effect_allele.as_str()), (Some("rs12987662"), "2", "A"));
+    assert_eq!(
+        (c.first.id.as_deref(), c.first.chrom.as_str(), c.first.effect_allele.as_str()),
+        (Some("rs12987662"), "2", "A")
+    );
 
     // Deliberately messy: lines 408 and 409 are one row broken in two.
     let (format, desc, c) = parse(&dir, "gwas/mungesumstats_ieu-a-298.hg19.tsv.gz");
@@ -61,7 +64,10 @@ fn real_gwas_tables() {
     let (format, desc, c) = parse(&dir, "gwas/qmplot_plink2_glm_linear.build_unknown.tsv");
     assert_eq!((format, c.variants, c.bad.len()), (InputFormat::Plink2Glm, 9224, 0));
     assert!(desc.contains("effect=A1 other=REF/ALT"), "{desc}");
-    assert_eq!((c.first.chrom.as_str(), c.first.effect_allele.as_str(), c.first.other_allele.as_str()), ("chr1", "A", "G"));
+    assert_eq!(
+        (c.first.chrom.as_str(), c.first.effect_allele.as_str(), c.first.other_allele.as_str()),
+        ("chr1", "A", "G")
+    );
 }
 
 #[test]
@@ -80,7 +86,10 @@ fn real_vcfs() {
         assert_eq!(c.first.source, AlleleSource::Vcf);
     }
     let (_, desc, c) = parse(&dir, "vcf/basenji_rs339331.hg19.vcf");
-    assert_eq!((c.first.line, c.first.chrom.as_str(), c.first.pos, c.first.other_allele.as_str()), (2, "chr6", 117210052, "T"));
+    assert_eq!(
+        (c.first.line, c.first.chrom.as_str(), c.first.pos, c.first.other_allele.as_str()),
+        (2, "chr6", 117210052, "T")
+    );
     assert!(desc.starts_with("chrom=CHROM"));
     let (_, desc, c) = parse(&dir, "vcf/mungesumstats_ALSvcf.ebi-a-GCST005647.hg19.vcf");
     assert!(desc.contains("beta=FORMAT/ES se=FORMAT/SE p=10^-FORMAT/LP"), "{desc}");

@@ -228,7 +228,9 @@ fn is_missing(s: &str) -> bool {
 fn plink2_alleles<'a>(a1: &'a str, reference: &'a str, alt: &'a str) -> Result<(&'a str, &'a str), String> {
     if a1.eq_ignore_ascii_case(reference) {
         if alt.contains(',') {
-            return Err(format!("A1 '{a1}' is REF but ALT '{alt}' lists several alleles; the other allele is ambiguous"));
+            return Err(format!(
+                "A1 '{a1}' is REF but ALT '{alt}' lists several alleles; the other allele is ambiguous"
+            ));
         }
         Ok((a1, alt))
     } else if alt.split(',').any(|a| a.eq_ignore_ascii_case(a1)) {
@@ -309,7 +311,10 @@ mod tests {
         let v = variant(row(&p, 2, "rs7\t1\t2256288\tC\tA\t1\t0.0389\t0.0175\t1.58\t74046\trs7\t0.02598"));
         assert_eq!((v.id.as_deref(), v.chrom.as_str(), v.pos), (Some("rs7"), "1", 2256288));
         assert_eq!((v.effect_allele.as_str(), v.other_allele.as_str()), ("C", "A"));
-        assert_eq!((v.beta, v.se, v.pvalue, v.source), (Some(0.0389), Some(0.0175), Some(0.02598), AlleleSource::Table));
+        assert_eq!(
+            (v.beta, v.se, v.pvalue, v.source),
+            (Some(0.0389), Some(0.0175), Some(0.02598), AlleleSource::Table)
+        );
         let b = bad(row(&p, 409, "rs75283360\t0.00163500844431754"));
         assert_eq!(b.line, 409);
         assert!(b.message.starts_with("line 409: 2 fields, header has 12 (wrong delimiter?)"), "{}", b.message);

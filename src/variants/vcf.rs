@@ -179,7 +179,9 @@ mod tests {
         let v = variants(parse(&p, 9, "20\t60522\trs1\tT\tTC,A\t100\tPASS\tAC=1"));
         assert_eq!(v.len(), 2);
         assert_eq!((v[0].effect_allele.as_str(), v[1].effect_allele.as_str()), ("TC", "A"));
-        assert!(v.iter().all(|v| v.line == 9 && v.other_allele == "T" && v.pos == 60522 && v.source == AlleleSource::Vcf));
+        assert!(v
+            .iter()
+            .all(|v| v.line == 9 && v.other_allele == "T" && v.pos == 60522 && v.source == AlleleSource::Vcf));
         assert_eq!((v[0].beta, v[0].pvalue), (None, None));
         let v = variants(parse(&p, 10, "20\t100\t.\tG\t<DEL>,*,.\t.\t.\t."));
         let alts: Vec<&str> = v.iter().map(|v| v.effect_allele.as_str()).collect();
@@ -193,7 +195,8 @@ mod tests {
         let ids: Vec<String> = ["AF", "ES", "ID", "LP", "SE"].iter().map(|s| s.to_string()).collect();
         let p = VcfParser::new(Some(GWAS_HEADER), &ids);
         assert!(p.description().contains("beta=FORMAT/ES se=FORMAT/SE p=10^-FORMAT/LP of sample 'EBI-a-GCST005647'"));
-        let text = "1\t10583\trs58108140\tG\tA\t.\tPASS\tAF=0.1589\tES:SE:LP:AF:ID\t0.0312:0.0393:0.369267:0.1589:rs58108140";
+        let text =
+            "1\t10583\trs58108140\tG\tA\t.\tPASS\tAF=0.1589\tES:SE:LP:AF:ID\t0.0312:0.0393:0.369267:0.1589:rs58108140";
         let v = variants(parse(&p, 114, text));
         assert_eq!(v.len(), 1);
         assert_eq!((v[0].beta, v[0].se), (Some(0.0312), Some(0.0393)));
@@ -202,13 +205,19 @@ mod tests {
         let v = variants(parse(&p, 115, "1\t5\t.\tG\tA,T\t.\t.\t.\tES:SE:LP:ID\t0.1,0.2:0.01:.:rs9"));
         assert_eq!((v[0].id.as_deref(), v[1].beta, v[1].se, v[1].pvalue), (Some("rs9"), Some(0.2), Some(0.01), None));
         let r = parse(&p, 116, "1\t5\t.\tG\tA\t.\t.\t.\tES:SE:LP\tx:0.01:2");
-        assert!(matches!(&r[..], [Record::Bad(b)] if b.message == "line 116: FORMAT ES 'x' is not a number" && b.pos == Some(5)));
+        assert!(
+            matches!(&r[..], [Record::Bad(b)] if b.message == "line 116: FORMAT ES 'x' is not a number" && b.pos == Some(5))
+        );
     }
 
     #[test]
     fn genotype_vcf_has_no_stats() {
         let p = VcfParser::new(Some("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tHG00096\tHG00097"), &[]);
-        let v = variants(parse(&p, 31, "20\t60479\trs149529999\tC\tT\t100\tPASS\tAC=4\tGT:DS:GL\t0|0:0.000:-0.19\t0|1:1:0"));
+        let v = variants(parse(
+            &p,
+            31,
+            "20\t60479\trs149529999\tC\tT\t100\tPASS\tAC=4\tGT:DS:GL\t0|0:0.000:-0.19\t0|1:1:0",
+        ));
         assert_eq!((v[0].beta, v[0].se, v[0].pvalue, v[0].id.as_deref()), (None, None, None, Some("rs149529999")));
     }
 
@@ -218,7 +227,9 @@ mod tests {
         let v = variants(parse(&p, 2, "chr20\t100\trs1\tA\tG"));
         assert_eq!((v[0].chrom.as_str(), v[0].effect_allele.as_str()), ("chr20", "G"));
         let r = parse(&p, 12, "chr20\tabc\trs1\tA\tG");
-        assert!(matches!(&r[..], [Record::Bad(b)] if b.message == "line 12: POS 'abc' is not an integer" && b.chrom.as_deref() == Some("chr20")));
+        assert!(
+            matches!(&r[..], [Record::Bad(b)] if b.message == "line 12: POS 'abc' is not an integer" && b.chrom.as_deref() == Some("chr20"))
+        );
         let r = parse(&p, 13, "chr20\t100\trs1\tA");
         assert!(matches!(&r[..], [Record::Bad(b)] if b.line == 13 && b.message.contains("4 field(s)")));
         // Space-separated rows are tolerated; repeated header lines are skipped.

@@ -65,7 +65,10 @@ pub fn i64s(batches: &[RecordBatch], col: &str) -> Vec<Option<i64>> {
 }
 
 pub fn u64s(batches: &[RecordBatch], col: &str) -> Vec<u64> {
-    batches.iter().flat_map(|b| b.column_by_name(col).unwrap().as_any().downcast_ref::<UInt64Array>().unwrap().values().to_vec()).collect()
+    batches
+        .iter()
+        .flat_map(|b| b.column_by_name(col).unwrap().as_any().downcast_ref::<UInt64Array>().unwrap().values().to_vec())
+        .collect()
 }
 
 pub fn u32s(batches: &[RecordBatch], col: &str) -> Vec<Option<u32>> {
