@@ -15,3 +15,5 @@ pub mod progress;
 pub mod tables;
 pub mod variants;
 pub mod window;
+pub mod model;
+pub mod stats;

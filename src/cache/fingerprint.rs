@@ -54,11 +54,20 @@ pub struct Fingerprint {
     pub n_encoding: NEncoding,
     pub window: usize,
     pub store: StoreMode,
+    /// For `summary` entries only: how many centre bins row 1 sums (it changes what is stored).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub summary_center_bins: Option<usize>,
 }
 
 impl Fingerprint {
     pub fn new(model_sha256: String, head: &str, n_encoding: NEncoding, window: usize, store: StoreMode) -> Self {
-        Fingerprint { model_sha256, head: head.to_string(), n_encoding, window, store }
+        Fingerprint { model_sha256, head: head.to_string(), n_encoding, window, store, summary_center_bins: None }
+    }
+
+    /// Sets the centre-bin count that `summary` entries sum over (ignored for full entries).
+    pub fn with_center_bins(mut self, k: usize) -> Self {
+        self.summary_center_bins = (self.store == StoreMode::Summary).then_some(k);
+        self
     }
 
     pub fn for_model_file(
@@ -81,7 +90,7 @@ impl Fingerprint {
             self.n_encoding.as_str(),
             self.window,
             self.store.as_str()
-        );
+        ) + &self.summary_center_bins.map(|k| format!("summary_center_bins={k}\n")).unwrap_or_default();
         hex::encode(&Sha256::digest(canonical.as_bytes())[..16])
     }
 }

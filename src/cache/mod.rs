@@ -11,7 +11,9 @@
 //! head, the N encoding, the window length and the store mode. Two models (or one model with `--n-encoding
 //! uniform`) never share entries. The key `seq_id` is `sha256(window)` (see [`crate::window`]).
 
+pub mod entry;
 pub mod fingerprint;
+pub mod npy;
 
 use std::fs;
 use std::io;
@@ -60,6 +62,15 @@ impl Cache {
     pub fn namespace(&self, fingerprint: &Fingerprint) -> Namespace {
         Namespace { dir: self.root.join(LAYOUT_VERSION).join(fingerprint.id()), fingerprint: fingerprint.clone() }
     }
+}
+
+/// The outcome of reading an entry.
+#[derive(Debug)]
+pub enum Lookup {
+    Hit(entry::EntryData, [usize; 2]),
+    Missing,
+    /// Unreadable or failing verification: treated as missing (and recomputed by `predict`), never used.
+    Corrupt(String),
 }
 
 /// The entries of one model fingerprint.
@@ -144,6 +155,23 @@ impl Namespace {
         fsutil::write_atomic(&path, bytes)
             .map_err(|e| CacheError::Write { path: path.display().to_string(), source: e })?;
         Ok(path)
+    }
+
+    /// Reads and verifies one entry. A corrupt entry is reported (with its path) and never returned.
+    pub fn read_entry(&self, seq_id: &str, expect: entry::Expect) -> Lookup {
+        let path = match self.entry_path(seq_id) {
+            Ok(p) => p,
+            Err(e) => return Lookup::Corrupt(e.to_string()),
+        };
+        let bytes = match fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Lookup::Missing,
+            Err(e) => return Lookup::Corrupt(format!("cannot read {}: {e}", path.display())),
+        };
+        match entry::decode_expecting(&bytes, self.fingerprint.store, expect) {
+            Ok((data, shape)) => Lookup::Hit(data, shape),
+            Err(e) => Lookup::Corrupt(format!("{}: {e}", path.display())),
+        }
     }
 
     /// `fingerprint.json` beside the fan-out folders says what the namespace's hash stands for.
