@@ -17,3 +17,6 @@ pub mod variants;
 pub mod window;
 pub mod model;
 pub mod stats;
+pub mod predict;
+pub mod merge;
+pub mod run;

@@ -170,7 +170,14 @@ impl Namespace {
         };
         match entry::decode_expecting(&bytes, self.fingerprint.store, expect) {
             Ok((data, shape)) => Lookup::Hit(data, shape),
-            Err(e) => Lookup::Corrupt(format!("{}: {e}", path.display())),
+            Err(e) => {
+                // Move it aside so that existence checks (check-cache) also see it as missing and the
+                // sequence is recomputed. Worst case (a good entry renamed over it meanwhile): one recompute.
+                let aside = path.with_file_name(format!(".{seq_id}.{ENTRY_EXT}.corrupt"));
+                let moved = fs::rename(&path, &aside).is_ok();
+                let note = if moved { format!("; moved aside to {}", aside.display()) } else { String::new() };
+                Lookup::Corrupt(format!("{}: {e}{note}", path.display()))
+            }
         }
     }
 

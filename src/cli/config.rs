@@ -146,9 +146,9 @@ mod tests {
             merge_config(args(&["ev", "extract-seqs", "--config", c, "--out-dir", "o", "--shard-size", "3"])).unwrap();
         let cli = Cli::try_parse_from(merged).unwrap();
         let super::super::Command::ExtractSeqs(a) = cli.command else { panic!() };
-        assert_eq!(a.variants, PathBuf::from("v.txt"));
-        assert_eq!(a.shard_size, 3, "command line wins");
-        assert_eq!(a.max_pvalue, Some(5e-8));
+        assert_eq!(a.input.variants, PathBuf::from("v.txt"));
+        assert_eq!(a.input.shard_size, 3, "command line wins");
+        assert_eq!(a.input.max_pvalue, Some(5e-8));
         assert!(cli.global.quiet);
 
         let merged = merge_config(args(&["ev", "--config", c, "check-cache", "--shard", "s", "--model", "m"])).unwrap();

@@ -165,3 +165,131 @@ fn to_batch(rows: &[VariantRow]) -> Result<RecordBatch, arrow_schema::ArrowError
     ];
     RecordBatch::try_new(schema(), columns)
 }
+
+/// Streams `variants.parquet` back as rows, a batch at a time.
+pub struct VariantReader {
+    path: String,
+    inner: parquet::arrow::arrow_reader::ParquetRecordBatchReader,
+}
+
+impl VariantReader {
+    pub fn open(path: &Path) -> Result<Self, TableError> {
+        let shown = path.display().to_string();
+        let rerr = |e: Box<dyn std::error::Error + Send + Sync>| TableError::Read { path: shown.clone(), source: e };
+        let file = std::fs::File::open(path).map_err(|e| rerr(e.into()))?;
+        let builder =
+            parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| rerr(e.into()))?;
+        let expected = schema();
+        for field in expected.fields() {
+            match builder.schema().field_with_name(field.name()) {
+                Ok(f) if f.data_type() == field.data_type() => {}
+                _ => {
+                    return Err(TableError::Schema {
+                        path: shown,
+                        what: "variants",
+                        why: format!("column '{}' ({}) is missing or has another type; expected the variants.parquet written by extract-seqs", field.name(), field.data_type()),
+                    })
+                }
+            }
+        }
+        let inner = builder.with_batch_size(1024).build().map_err(|e| rerr(e.into()))?;
+        Ok(VariantReader { path: shown, inner })
+    }
+}
+
+impl Iterator for VariantReader {
+    type Item = Result<Vec<VariantRow>, TableError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let batch = self.inner.next()?;
+        Some(batch.map_err(|e| TableError::Read { path: self.path.clone(), source: e.into() }).and_then(|b| {
+            from_batch(&b).map_err(|why| TableError::Schema { path: self.path.clone(), what: "variants", why })
+        }))
+    }
+}
+
+fn from_batch(b: &RecordBatch) -> Result<Vec<VariantRow>, String> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{Float64Type, Int64Type, UInt32Type, UInt64Type};
+    use arrow_array::Array;
+    let col = |name: &str| b.column_by_name(name).ok_or_else(|| format!("no column {name}"));
+    let s = |name: &str| -> Result<Vec<Option<String>>, String> {
+        let a = col(name)?.as_string_opt::<i32>().ok_or_else(|| format!("{name} is not a string column"))?;
+        Ok((0..a.len()).map(|i| a.is_valid(i).then(|| a.value(i).to_string())).collect())
+    };
+    let f = |name: &str| -> Result<Vec<Option<f64>>, String> {
+        let a = col(name)?.as_primitive_opt::<Float64Type>().ok_or_else(|| format!("{name} is not float64"))?;
+        Ok((0..a.len()).map(|i| a.is_valid(i).then(|| a.value(i))).collect())
+    };
+    let i = |name: &str| -> Result<Vec<Option<i64>>, String> {
+        let a = col(name)?.as_primitive_opt::<Int64Type>().ok_or_else(|| format!("{name} is not int64"))?;
+        Ok((0..a.len()).map(|k| a.is_valid(k).then(|| a.value(k))).collect())
+    };
+    let bo = |name: &str| -> Result<Vec<Option<bool>>, String> {
+        let a = col(name)?.as_boolean_opt().ok_or_else(|| format!("{name} is not boolean"))?;
+        Ok((0..a.len()).map(|k| a.is_valid(k).then(|| a.value(k))).collect())
+    };
+    let line = col("line")?.as_primitive_opt::<UInt64Type>().ok_or("line is not uint64")?.values().to_vec();
+    let shard_a = col("shard")?.as_primitive_opt::<UInt32Type>().ok_or("shard is not uint32")?;
+    let shard: Vec<Option<u32>> = (0..shard_a.len()).map(|k| shard_a.is_valid(k).then(|| shard_a.value(k))).collect();
+    let (id, chrom, contig, pos) = (s("id")?, s("chrom")?, s("contig")?, i("pos")?);
+    let (r, a, ea, oa) = (s("ref")?, s("alt")?, s("effect_allele")?, s("other_allele")?);
+    let (beta, se, p) = (f("beta")?, f("se")?, f("pvalue")?);
+    let (flipped, amb, status, detail) = (bo("flipped")?, bo("ambiguous_strand")?, s("status")?, s("status_detail")?);
+    let (ws, rid, aid) = (i("window_start")?, s("ref_seq_id")?, s("alt_seq_id")?);
+    let mut rows = Vec::with_capacity(b.num_rows());
+    for k in 0..b.num_rows() {
+        let st = status[k].as_deref().unwrap_or("");
+        let status = Status::ALL.into_iter().find(|x| x.as_str() == st).ok_or_else(|| format!("unknown status '{st}'"))?;
+        rows.push(VariantRow {
+            line: line[k],
+            id: id[k].clone(),
+            chrom: chrom[k].clone(),
+            contig: contig[k].clone(),
+            pos: pos[k],
+            ref_allele: r[k].clone(),
+            alt_allele: a[k].clone(),
+            effect_allele: ea[k].clone(),
+            other_allele: oa[k].clone(),
+            beta: beta[k],
+            se: se[k],
+            pvalue: p[k],
+            flipped: flipped[k],
+            ambiguous_strand: amb[k],
+            status: Some(status),
+            status_detail: detail[k].clone(),
+            shard: shard[k],
+            window_start: ws[k],
+            ref_seq_id: rid[k].clone(),
+            alt_seq_id: aid[k].clone(),
+        });
+    }
+    Ok(rows)
+}
+
+/// The variant columns of `rows` as arrays, in [`schema`] order (merge appends its statistics to them).
+pub fn columns(rows: &[VariantRow]) -> Result<Vec<ArrayRef>, arrow_schema::ArrowError> {
+    Ok(to_batch(rows)?.columns().to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("v.parquet");
+        let rows = vec![
+            VariantRow { line: 2, id: Some("rs1".into()), pos: Some(5), status: Some(Status::Ok), flipped: Some(true), beta: Some(0.5), shard: Some(0), ..Default::default() },
+            VariantRow { line: 3, status: Some(Status::ParseError), status_detail: Some("bad".into()), ..Default::default() },
+        ];
+        let mut w = VariantWriter::create(&p, vec![]).unwrap();
+        for r in &rows {
+            w.push(r.clone()).unwrap();
+        }
+        w.finish().unwrap();
+        let back: Vec<VariantRow> = VariantReader::open(&p).unwrap().flat_map(|b| b.unwrap()).collect();
+        assert_eq!(back, rows);
+    }
+}

@@ -1,0 +1,134 @@
+//! One function per subcommand: flags → options → library call → a short report on stderr.
+
+use std::path::PathBuf;
+
+use super::{CheckArgs, ExtractArgs, MergeArgs, PredictArgs, RunArgs};
+use crate::check_cache::{check_cache, CheckOptions};
+use crate::extract::{extract_seqs, ExtractOptions, Manifest};
+use crate::merge::{merge as merge_step, MergeOptions};
+use crate::predict::{predict as predict_step, PredictOptions};
+use crate::progress::ProgressMode;
+use crate::run::{run_pipeline, RunOptions};
+use crate::window::WindowSpec;
+
+fn print_extract(m: &Manifest, out_dir: &std::path::Path) {
+    let statuses: Vec<String> =
+        m.status_counts.iter().filter(|(_, n)| **n > 0).map(|(s, n)| format!("{s} {n}")).collect();
+    eprintln!("extract-seqs: read {} as {} ({})", m.variants_input, m.input_format, m.columns);
+    eprintln!(
+        "extract-seqs: {} rows: {}; {} filtered out; {} shards, {} sequences -> {}",
+        m.rows,
+        statuses.join(", "),
+        m.filtered.total(),
+        m.shards.len(),
+        m.shards.iter().map(|s| s.sequences).sum::<u64>(),
+        out_dir.display()
+    );
+    for w in &m.warnings {
+        eprintln!("warning: {w}");
+    }
+}
+
+pub fn extract(a: ExtractArgs, mode: ProgressMode) -> anyhow::Result<i32> {
+    let opts = ExtractOptions {
+        window: WindowSpec::new(a.window).map_err(anyhow::Error::msg)?,
+        columns: a.input.columns()?,
+        filters: a.input.filters()?,
+        variants: a.input.variants,
+        genome: a.input.genome,
+        out_dir: a.out_dir,
+        shard_size: a.input.shard_size,
+    };
+    let m = extract_seqs(&opts, mode)?;
+    print_extract(&m, &opts.out_dir);
+    Ok(0)
+}
+
+pub fn check(a: CheckArgs, mode: ProgressMode) -> anyhow::Result<i32> {
+    let opts =
+        CheckOptions { fingerprint: a.model.fingerprint()?, shard: a.shard, cache: a.cache, out: a.out, summary: a.summary };
+    let s = check_cache(&opts, mode)?;
+    eprintln!("check-cache: {} sequences, {} cached, {} missing -> {}", s.sequences, s.cached, s.missing, s.todo);
+    println!("{}", serde_json::json!({"sequences": s.sequences, "cached": s.cached, "missing": s.missing}));
+    Ok(0)
+}
+
+fn default_manifest(sequences: &std::path::Path) -> PathBuf {
+    let stem = sequences.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "sequences".into());
+    sequences.with_file_name(format!("{stem}.predict.parquet"))
+}
+
+pub fn predict(a: PredictArgs, threads: Option<usize>, mode: ProgressMode) -> anyhow::Result<i32> {
+    let opts = PredictOptions {
+        fingerprint: a.model.fingerprint()?,
+        model_options: a.model.model_options(a.runtime.device()?, threads),
+        manifest: a.manifest.unwrap_or_else(|| default_manifest(&a.sequences)),
+        sequences: a.sequences,
+        model: a.model.model.clone(),
+        cache: a.cache,
+        batch_size: a.runtime.batch_size,
+        center_bins: a.model.center_bins,
+        summary: a.summary,
+    };
+    let s = predict_step(&opts, mode)?;
+    eprintln!(
+        "predict: {} sequences: computed {}, cached {}, failed {} ({:.2} sequences/s on {}) -> {}",
+        s.sequences, s.computed, s.cached, s.failed, s.sequences_per_second, s.device, s.manifest
+    );
+    println!("{}", serde_json::json!({"computed": s.computed, "cached": s.cached, "failed": s.failed}));
+    Ok(if s.failed > 0 { 1 } else { 0 })
+}
+
+pub fn merge(a: MergeArgs, mode: ProgressMode) -> anyhow::Result<i32> {
+    let opts = MergeOptions {
+        fingerprint: a.model.fingerprint()?,
+        stats: a.score.stats()?,
+        variants: a.variants,
+        cache: a.cache,
+        out: a.out,
+        targets: a.score.targets,
+        tracks: a.score.tracks,
+        center_bins: a.model.center_bins,
+    };
+    let r = merge_step(&opts, mode)?;
+    eprintln!("merge: {} of {} variants scored over {} tracks -> {}", r.scored, r.rows_in, r.tracks, r.out);
+    Ok(0)
+}
+
+pub fn run_all(a: RunArgs, threads: Option<usize>, mode: ProgressMode) -> anyhow::Result<i32> {
+    let work_dir = a.work_dir.clone().unwrap_or_else(|| {
+        let mut s = a.out.clone().into_os_string();
+        s.push(".work");
+        PathBuf::from(s)
+    });
+    let opts = RunOptions {
+        extract: ExtractOptions {
+            window: WindowSpec::new(a.model.window).map_err(anyhow::Error::msg)?,
+            columns: a.input.columns()?,
+            filters: a.input.filters()?,
+            variants: a.input.variants.clone(),
+            genome: a.input.genome.clone(),
+            out_dir: work_dir.join("extract"),
+            shard_size: a.input.shard_size,
+        },
+        cache: a.cache,
+        model: a.model.model.clone(),
+        fingerprint: a.model.fingerprint()?,
+        model_options: a.model.model_options(a.runtime.device()?, threads),
+        batch_size: a.runtime.batch_size,
+        center_bins: a.model.center_bins,
+        stats: a.score.stats()?,
+        targets: a.score.targets,
+        tracks: a.score.tracks,
+        out: a.out,
+        work_dir,
+    };
+    let r = run_pipeline(&opts, mode)?;
+    print_extract(&r.extract, &opts.extract.out_dir);
+    eprintln!(
+        "run: {} sequences: computed {}, cached {}, failed {}; {} variants scored over {} tracks -> {}",
+        r.sequences, r.computed, r.cached, r.failed, r.merge.scored, r.merge.tracks, r.merge.out
+    );
+    println!("{}", serde_json::json!({"computed": r.computed, "cached": r.cached, "failed": r.failed, "scored": r.merge.scored}));
+    Ok(if r.failed > 0 { 1 } else { 0 })
+}

@@ -1,0 +1,235 @@
+//! `predict`: run the model on the sequences of a TODO table and write one cache entry per sequence.
+//!
+//! A bounded pipeline of three stages: the reader thread validates sequences (key = SHA-256 of the bytes,
+//! length = window), skips those another job cached meanwhile (verified, not just present), and one-hot
+//! encodes the next batch while the model runs the current one; the writer thread encodes and atomically
+//! writes the previous batch's entries. A sequence that fails is recorded and the run goes on; the exit code
+//! says whether anything failed.
+
+mod manifest;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Context;
+use crossbeam_channel::{bounded, Receiver, Sender};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+pub use manifest::{PredictRecord, RecordStatus};
+
+use crate::cache::entry::{self, Expect};
+use crate::cache::{Cache, Fingerprint, Lookup, Namespace};
+use crate::model::{onehot, Model, ModelOptions};
+use crate::progress::{Progress, ProgressMode};
+use crate::stats::center_bins;
+use crate::tables::sequences::SequenceReader;
+
+#[derive(Debug, Clone)]
+pub struct PredictOptions {
+    pub sequences: PathBuf,
+    pub model: PathBuf,
+    pub cache: PathBuf,
+    pub fingerprint: Fingerprint,
+    pub model_options: ModelOptions,
+    pub batch_size: usize,
+    /// Centre bins summed by `--store summary` entries.
+    pub center_bins: usize,
+    /// Per-sequence manifest (seq_id, status, error, seconds).
+    pub manifest: PathBuf,
+    pub summary: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+pub struct PredictSummary {
+    pub sequences: u64,
+    pub computed: u64,
+    pub cached: u64,
+    pub failed: u64,
+    pub seconds: f64,
+    pub sequences_per_second: f64,
+    pub device: String,
+    pub manifest: String,
+}
+
+struct Batch {
+    ids: Vec<String>,
+    onehot: Vec<f32>,
+}
+
+enum ToWriter {
+    Done(PredictRecord),
+    Outputs { ids: Vec<String>, outputs: Vec<f32>, seconds_each: f64 },
+}
+
+pub fn predict(opts: &PredictOptions, mode: ProgressMode) -> anyhow::Result<PredictSummary> {
+    anyhow::ensure!(opts.batch_size > 0, "--batch-size must be at least 1");
+    let started = Instant::now();
+    let cache = Cache::open(&opts.cache)?;
+    let ns = cache.namespace(&opts.fingerprint);
+    // Open the input first: a wrong path should not wait for a 1 GB model to load.
+    let reader = SequenceReader::open(&opts.sequences)?;
+    let mut model = Model::load(&opts.model, &opts.model_options)?;
+    let (bins, tracks, window) = (model.bins, model.tracks, model.window);
+    let center = center_bins(window, bins, opts.center_bins);
+    let progress = Progress::new(mode, "predict", "sequences", Some(reader.rows() as u64));
+
+    let (batch_tx, batch_rx) = bounded::<Batch>(1);
+    let (write_tx, write_rx) = bounded::<ToWriter>(2);
+    let store = opts.fingerprint.store;
+    let n_enc = opts.fingerprint.n_encoding;
+
+    let records = std::thread::scope(|scope| -> anyhow::Result<Vec<PredictRecord>> {
+        let ns_r = &ns;
+        let reader_tx = write_tx.clone();
+        let reader_handle = scope.spawn(move || read_stage(reader, ns_r, window, n_enc, opts.batch_size, batch_tx, reader_tx, Expect::exact(bins, tracks)));
+        let writer_handle = scope.spawn(|| write_stage(write_rx, &ns, store, bins, tracks, center.clone(), &progress));
+
+        for batch in batch_rx {
+            let n = batch.ids.len();
+            let t = Instant::now();
+            match model.run(&batch.onehot, n) {
+                Ok(outputs) => {
+                    let seconds_each = t.elapsed().as_secs_f64() / n as f64;
+                    let _ = write_tx.send(ToWriter::Outputs { ids: batch.ids, outputs, seconds_each });
+                }
+                Err(batch_err) => {
+                    // Isolate the failing sequence(s): run the batch one by one.
+                    let per = window * 4;
+                    for (i, id) in batch.ids.into_iter().enumerate() {
+                        let t = Instant::now();
+                        let msg = match (n > 1).then(|| model.run(&batch.onehot[i * per..(i + 1) * per], 1)) {
+                            Some(Ok(outputs)) => {
+                                let seconds_each = t.elapsed().as_secs_f64();
+                                let _ = write_tx.send(ToWriter::Outputs { ids: vec![id], outputs, seconds_each });
+                                continue;
+                            }
+                            Some(Err(e)) => e.to_string(),
+                            None => batch_err.to_string(),
+                        };
+                        let _ = write_tx.send(ToWriter::Done(PredictRecord::failed(id, msg)));
+                    }
+                }
+            }
+        }
+        drop(write_tx);
+        reader_handle.join().map_err(|_| anyhow::anyhow!("the reader thread panicked"))??;
+        writer_handle.join().map_err(|_| anyhow::anyhow!("the writer thread panicked"))?
+    })?;
+    progress.finish();
+
+    let count = |s: RecordStatus| records.iter().filter(|r| r.status == s).count() as u64;
+    let seconds = started.elapsed().as_secs_f64();
+    let summary = PredictSummary {
+        sequences: records.len() as u64,
+        computed: count(RecordStatus::Computed),
+        cached: count(RecordStatus::Cached),
+        failed: count(RecordStatus::Failed),
+        seconds,
+        sequences_per_second: count(RecordStatus::Computed) as f64 / seconds.max(1e-9),
+        device: opts.model_options.device.to_string(),
+        manifest: opts.manifest.display().to_string(),
+    };
+    manifest::write(&opts.manifest, &records)?;
+    if let Some(path) = &opts.summary {
+        let json = serde_json::to_vec_pretty(&summary)?;
+        crate::fsutil::write_atomic(path, &json).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(summary)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn read_stage(
+    reader: SequenceReader,
+    ns: &Namespace,
+    window: usize,
+    n_enc: crate::cache::NEncoding,
+    batch_size: usize,
+    batches: Sender<Batch>,
+    done: Sender<ToWriter>,
+    expect: Expect,
+) -> anyhow::Result<()> {
+    let mut pending = Batch { ids: Vec::new(), onehot: Vec::new() };
+    for rows in reader {
+        for row in rows? {
+            let fail = |msg: String| done.send(ToWriter::Done(PredictRecord::failed(row.seq_id.clone(), msg)));
+            if row.sequence.len() != window {
+                let _ = fail(format!("sequence is {} bp, the model's window is {window} bp", row.sequence.len()));
+                continue;
+            }
+            if hex::encode(Sha256::digest(&row.sequence)) != row.seq_id {
+                let _ = fail("seq_id is not the SHA-256 of the sequence (edited or corrupted TODO file?)".into());
+                continue;
+            }
+            if ns.contains(&row.seq_id) {
+                match ns.read_entry(&row.seq_id, expect) {
+                    Lookup::Hit(..) => {
+                        let _ = done.send(ToWriter::Done(PredictRecord::cached(row.seq_id)));
+                        continue;
+                    }
+                    Lookup::Corrupt(msg) => eprintln!("warning: corrupt cache entry, recomputing: {msg}"),
+                    Lookup::Missing => {}
+                }
+            }
+            let at = pending.onehot.len();
+            pending.onehot.resize(at + window * 4, 0.0);
+            onehot::encode_into(&row.sequence, n_enc, &mut pending.onehot[at..]);
+            pending.ids.push(row.seq_id);
+            if pending.ids.len() == batch_size {
+                let full = std::mem::replace(&mut pending, Batch { ids: Vec::new(), onehot: Vec::new() });
+                if batches.send(full).is_err() {
+                    return Ok(());
+                }
+            }
+        }
+    }
+    if !pending.ids.is_empty() {
+        let _ = batches.send(pending);
+    }
+    Ok(())
+}
+
+fn write_stage(
+    rx: Receiver<ToWriter>,
+    ns: &Namespace,
+    store: crate::cache::StoreMode,
+    bins: usize,
+    tracks: usize,
+    center: std::ops::Range<usize>,
+    progress: &Progress,
+) -> anyhow::Result<Vec<PredictRecord>> {
+    let mut records = Vec::new();
+    let (mut computed, mut cached, mut failed) = (0u64, 0u64, 0u64);
+    for msg in rx {
+        let new: Vec<PredictRecord> = match msg {
+            ToWriter::Done(r) => vec![r],
+            ToWriter::Outputs { ids, outputs, seconds_each } => ids
+                .into_iter()
+                .zip(outputs.chunks_exact(bins * tracks))
+                .map(|(id, out)| {
+                    let written = entry::encode(store, out, bins, tracks, center.clone())
+                        .map_err(|e| e.to_string())
+                        .and_then(|bytes| ns.write_entry(&id, &bytes).map_err(|e| e.to_string()));
+                    match written {
+                        Ok(_) => PredictRecord::computed(id, seconds_each),
+                        Err(e) => PredictRecord::failed(id, e),
+                    }
+                })
+                .collect(),
+        };
+        for r in new {
+            match r.status {
+                RecordStatus::Computed => computed += 1,
+                RecordStatus::Cached => cached += 1,
+                RecordStatus::Failed => {
+                    failed += 1;
+                    eprintln!("warning: sequence {} failed: {}", r.seq_id, r.error.as_deref().unwrap_or(""));
+                }
+            }
+            records.push(r);
+            progress.inc(1);
+        }
+        progress.set_message(format!("computed {computed}, cached {cached}, failed {failed}"));
+    }
+    Ok(records)
+}
