@@ -2,6 +2,7 @@
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dtype {
+    U8,
     F16,
     F32,
     F64,
@@ -10,6 +11,7 @@ pub enum Dtype {
 impl Dtype {
     pub fn descr(self) -> &'static str {
         match self {
+            Dtype::U8 => "|u1",
             Dtype::F16 => "<f2",
             Dtype::F32 => "<f4",
             Dtype::F64 => "<f8",
@@ -17,6 +19,7 @@ impl Dtype {
     }
     pub fn size(self) -> usize {
         match self {
+            Dtype::U8 => 1,
             Dtype::F16 => 2,
             Dtype::F32 => 4,
             Dtype::F64 => 8,
@@ -59,7 +62,7 @@ pub fn parse_header(bytes: &[u8]) -> Result<(Dtype, Vec<usize>, usize), String> 
         Some(dict[at..].trim_start())
     };
     let descr = field("descr").ok_or("no descr in .npy header")?;
-    let dtype = [Dtype::F16, Dtype::F32, Dtype::F64]
+    let dtype = [Dtype::U8, Dtype::F16, Dtype::F32, Dtype::F64]
         .into_iter()
         .find(|d| descr.starts_with(&format!("'{}'", d.descr())))
         .ok_or_else(|| format!("unsupported dtype {}", descr.split(',').next().unwrap_or("")))?;
@@ -75,6 +78,13 @@ pub fn parse_header(bytes: &[u8]) -> Result<(Dtype, Vec<usize>, usize), String> 
         .map(|s| s.parse::<usize>().map_err(|_| format!("bad shape '{inner}'")))
         .collect::<Result<Vec<_>, _>>()?;
     Ok((dtype, shape, start + len))
+}
+
+/// Reads a whole `.npy` file: (dtype, shape, raw little-endian data).
+pub fn read_file(path: &std::path::Path) -> Result<(Dtype, Vec<usize>, Vec<u8>), String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let (dtype, shape, offset) = parse_header(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok((dtype, shape, bytes[offset..].to_vec()))
 }
 
 #[cfg(test)]
