@@ -26,7 +26,10 @@ fn main() -> anyhow::Result<()> {
         })
         .collect();
     let dir = tempfile::tempdir()?;
-    println!("## cache entry for one [{BINS}, {TRACKS}] output ({:.1} MB as float32)", (BINS * TRACKS * 4) as f64 / 1e6);
+    println!(
+        "## cache entry for one [{BINS}, {TRACKS}] output ({:.1} MB as float32)",
+        (BINS * TRACKS * 4) as f64 / 1e6
+    );
     let mut ours_f32 = (0.0, 0.0);
     for store in [StoreMode::Float32, StoreMode::Float16, StoreMode::Summary] {
         let t = Instant::now();

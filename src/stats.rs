@@ -111,7 +111,9 @@ pub fn compute(
         .iter()
         .map(|s| match s {
             Stat::Sad => Ok((0..n).map(|i| (sum_alt[i] - sum_ref[i]) as f32).collect()),
-            Stat::LogSed => Ok((0..n).map(|i| ((sum_alt[i] + 1.0).log2() - (sum_ref[i] + 1.0).log2()) as f32).collect()),
+            Stat::LogSed => {
+                Ok((0..n).map(|i| ((sum_alt[i] + 1.0).log2() - (sum_ref[i] + 1.0).log2()) as f32).collect())
+            }
             Stat::Center => Ok(diff_center.iter().map(|&v| v as f32).collect()),
             Stat::D2 if have_d2 => Ok(sq.iter().map(|&v| v.sqrt() as f32).collect()),
             Stat::D2 => Err("D2 needs full cache entries; the cache holds --store summary entries".into()),
@@ -140,7 +142,10 @@ mod tests {
         let a = EntryData::Full(vec![1.0, 10.0, 4.0, 20.0, 3.0, 26.0]);
         let out = compute(&Stat::ALL, &r, &a, 2, 1..2, &[0, 1]).unwrap();
         assert_eq!(out[0], vec![2.0, -4.0]); // SAD
-        assert_eq!(out[1], vec![((9.0f64).log2() - (7.0f64).log2()) as f32, ((57.0f64).log2() - (61.0f64).log2()) as f32]);
+        assert_eq!(
+            out[1],
+            vec![((9.0f64).log2() - (7.0f64).log2()) as f32, ((57.0f64).log2() - (61.0f64).log2()) as f32]
+        );
         assert_eq!(out[2], vec![2.0, 4.0]); // D2
         assert_eq!(out[3], vec![2.0, 0.0]); // CENTER over bin 1
         let kept = compute(&[Stat::Sad], &r, &a, 2, 1..2, &[1]).unwrap();
@@ -156,7 +161,8 @@ mod tests {
             EntryData::Summary { total, center }
         };
         let stats = [Stat::Sad, Stat::LogSed, Stat::Center];
-        let full = compute(&stats, &EntryData::Full(rf.clone()), &EntryData::Full(af.clone()), 2, 1..2, &[0, 1]).unwrap();
+        let full =
+            compute(&stats, &EntryData::Full(rf.clone()), &EntryData::Full(af.clone()), 2, 1..2, &[0, 1]).unwrap();
         let summ = compute(&stats, &summary(&rf), &summary(&af), 2, 1..2, &[0, 1]).unwrap();
         assert_eq!(full, summ);
         assert!(compute(&[Stat::D2], &summary(&rf), &summary(&af), 2, 1..2, &[0]).is_err());

@@ -45,7 +45,13 @@ pub enum EntryData {
 }
 
 /// Encodes one sequence's output ([bins, tracks] row-major) for `store`.
-pub fn encode(store: StoreMode, output: &[f32], bins: usize, tracks: usize, center: Range<usize>) -> Result<Vec<u8>, EntryError> {
+pub fn encode(
+    store: StoreMode,
+    output: &[f32],
+    bins: usize,
+    tracks: usize,
+    center: Range<usize>,
+) -> Result<Vec<u8>, EntryError> {
     debug_assert_eq!(output.len(), bins * tracks);
     let (dtype, shape, payload): (Dtype, Vec<usize>, Vec<u8>) = match store {
         StoreMode::Float32 => (Dtype::F32, vec![bins, tracks], output.iter().flat_map(|v| v.to_le_bytes()).collect()),
@@ -53,7 +59,11 @@ pub fn encode(store: StoreMode, output: &[f32], bins: usize, tracks: usize, cent
             if let Some(&bad) = output.iter().find(|v| v.abs() > 65504.0 || v.is_nan()) {
                 return Err(EntryError::Float16Overflow(bad));
             }
-            (Dtype::F16, vec![bins, tracks], output.iter().flat_map(|&v| half::f16::from_f32(v).to_le_bytes()).collect())
+            (
+                Dtype::F16,
+                vec![bins, tracks],
+                output.iter().flat_map(|&v| half::f16::from_f32(v).to_le_bytes()).collect(),
+            )
         }
         StoreMode::Summary => {
             let (total, center) = summarize(output, tracks, center);
@@ -114,7 +124,8 @@ pub fn decode_expecting(bytes: &[u8], store: StoreMode, expect: Expect) -> Resul
     if size > (1 << 34) {
         return Err(corrupt(format!("implausible size {size}")));
     }
-    let raw = zstd::bulk::decompress(bytes, size as usize).map_err(|e| corrupt(format!("{e} (checksum mismatch or truncation)")))?;
+    let raw = zstd::bulk::decompress(bytes, size as usize)
+        .map_err(|e| corrupt(format!("{e} (checksum mismatch or truncation)")))?;
     if raw.len() as u64 != size {
         return Err(corrupt("decompressed size differs from the frame header".into()));
     }
@@ -150,7 +161,8 @@ pub fn decode_expecting(bytes: &[u8], store: StoreMode, expect: Expect) -> Resul
             EntryData::Full(data.chunks_exact(2).map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32()).collect())
         }
         StoreMode::Summary => {
-            let v: Vec<f64> = data.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().unwrap_or([0; 8]))).collect();
+            let v: Vec<f64> =
+                data.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().unwrap_or([0; 8]))).collect();
             EntryData::Summary { total: v[..tracks].to_vec(), center: v[tracks..].to_vec() }
         }
     };
@@ -169,7 +181,8 @@ mod tests {
     fn round_trips_every_store_mode() {
         let (bins, tracks) = (12, 5);
         let out = output(bins, tracks);
-        let full = decode(&encode(StoreMode::Float32, &out, bins, tracks, 4..8).unwrap(), StoreMode::Float32, bins, tracks);
+        let full =
+            decode(&encode(StoreMode::Float32, &out, bins, tracks, 4..8).unwrap(), StoreMode::Float32, bins, tracks);
         assert_eq!(full.unwrap(), EntryData::Full(out.clone()));
         let EntryData::Full(h) =
             decode(&encode(StoreMode::Float16, &out, bins, tracks, 4..8).unwrap(), StoreMode::Float16, bins, tracks)

@@ -45,8 +45,13 @@ pub fn extract(a: ExtractArgs, mode: ProgressMode) -> anyhow::Result<i32> {
 }
 
 pub fn check(a: CheckArgs, mode: ProgressMode) -> anyhow::Result<i32> {
-    let opts =
-        CheckOptions { fingerprint: a.model.fingerprint()?, shard: a.shard, cache: a.cache, out: a.out, summary: a.summary };
+    let opts = CheckOptions {
+        fingerprint: a.model.fingerprint()?,
+        shard: a.shard,
+        cache: a.cache,
+        out: a.out,
+        summary: a.summary,
+    };
     let s = check_cache(&opts, mode)?;
     eprintln!("check-cache: {} sequences, {} cached, {} missing -> {}", s.sequences, s.cached, s.missing, s.todo);
     println!("{}", serde_json::json!({"sequences": s.sequences, "cached": s.cached, "missing": s.missing}));
@@ -129,6 +134,9 @@ pub fn run_all(a: RunArgs, threads: Option<usize>, mode: ProgressMode) -> anyhow
         "run: {} sequences: computed {}, cached {}, failed {}; {} variants scored over {} tracks -> {}",
         r.sequences, r.computed, r.cached, r.failed, r.merge.scored, r.merge.tracks, r.merge.out
     );
-    println!("{}", serde_json::json!({"computed": r.computed, "cached": r.cached, "failed": r.failed, "scored": r.merge.scored}));
+    println!(
+        "{}",
+        serde_json::json!({"computed": r.computed, "cached": r.cached, "failed": r.failed, "scored": r.merge.scored})
+    );
     Ok(if r.failed > 0 { 1 } else { 0 })
 }

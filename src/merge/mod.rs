@@ -114,14 +114,20 @@ pub fn merge(opts: &MergeOptions, mode: ProgressMode) -> anyhow::Result<MergeRep
             );
             t
         }
-        None => (0..tracks).map(|c| Track { channel: c, identifier: c.to_string(), description: String::new() }).collect(),
+        None => {
+            (0..tracks).map(|c| Track { channel: c, identifier: c.to_string(), description: String::new() }).collect()
+        }
     };
     let keep: Vec<usize> = match &opts.tracks {
         None => (0..tracks).collect(),
         Some(pattern) => {
-            let re = Regex::new(pattern).map_err(|e| anyhow::anyhow!("--tracks '{pattern}' is not a valid regular expression: {e}"))?;
-            let k: Vec<usize> =
-                track_meta.iter().filter(|t| re.is_match(&t.identifier) || re.is_match(&t.description)).map(|t| t.channel).collect();
+            let re = Regex::new(pattern)
+                .map_err(|e| anyhow::anyhow!("--tracks '{pattern}' is not a valid regular expression: {e}"))?;
+            let k: Vec<usize> = track_meta
+                .iter()
+                .filter(|t| re.is_match(&t.identifier) || re.is_match(&t.description))
+                .map(|t| t.channel)
+                .collect();
             anyhow::ensure!(!k.is_empty() || tracks == 0, "--tracks '{pattern}' matches no track");
             k
         }
@@ -130,7 +136,10 @@ pub fn merge(opts: &MergeOptions, mode: ProgressMode) -> anyhow::Result<MergeRep
     let expect = Expect { bins, tracks: Some(tracks) };
     let center_note = match bins {
         Some(b) => format!("bins {}..{} (variant bin {})", center.start, center.end, variant_bin(window, b)),
-        None => format!("{} bins nearest the variant, summed at predict time", opts.fingerprint.summary_center_bins.unwrap_or(opts.center_bins)),
+        None => format!(
+            "{} bins nearest the variant, summed at predict time",
+            opts.fingerprint.summary_center_bins.unwrap_or(opts.center_bins)
+        ),
     };
 
     // Pass 2: compute and write, a batch of variants at a time, in input order.
@@ -231,7 +240,8 @@ fn write_tracks_sidecar(out: &Path, tracks: &[&Track]) -> anyhow::Result<()> {
         text.push_str(&format!("{}\t{}\t{}\n", t.channel, t.identifier, t.description));
     }
     let path = tracks_sidecar_path(out);
-    crate::fsutil::write_atomic(&path, text.as_bytes()).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))
+    crate::fsutil::write_atomic(&path, text.as_bytes())
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))
 }
 
 pub fn tracks_sidecar_path(out: &Path) -> PathBuf {

@@ -11,7 +11,8 @@ pub struct Track {
 }
 
 pub fn read_targets(path: &Path) -> anyhow::Result<Vec<Track>> {
-    let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read targets file {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("cannot read targets file {}: {e}", path.display()))?;
     let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
     let Some((_, header)) = lines.next() else { anyhow::bail!("targets file {} is empty", path.display()) };
     let cols: Vec<&str> = header.split('\t').map(str::trim).collect();
@@ -27,9 +28,19 @@ pub fn read_targets(path: &Path) -> anyhow::Result<Vec<Track>> {
     for (i, line) in lines {
         let f: Vec<&str> = line.split('\t').collect();
         let (Some(id), Some(desc)) = (f.get(id_col), f.get(desc_col)) else {
-            anyhow::bail!("targets file {}, line {}: {} fields, header has {}", path.display(), i + 1, f.len(), cols.len());
+            anyhow::bail!(
+                "targets file {}, line {}: {} fields, header has {}",
+                path.display(),
+                i + 1,
+                f.len(),
+                cols.len()
+            );
         };
-        tracks.push(Track { channel: tracks.len(), identifier: id.trim().to_string(), description: desc.trim().to_string() });
+        tracks.push(Track {
+            channel: tracks.len(),
+            identifier: id.trim().to_string(),
+            description: desc.trim().to_string(),
+        });
     }
     Ok(tracks)
 }

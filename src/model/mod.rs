@@ -93,9 +93,11 @@ impl Model {
         let mut builder = Session::builder(env).map_err(|e| load_err(e.to_string()))?;
         if let Device::Cuda(device) = opts.device {
             let ep = ort::ep::CUDA::default().with_device_id(device).build().error_on_failure();
-            builder = builder.with_execution_providers([ep]).map_err(|e| ModelError::Cuda { device, msg: e.to_string() })?;
+            builder =
+                builder.with_execution_providers([ep]).map_err(|e| ModelError::Cuda { device, msg: e.to_string() })?;
         }
-        builder = builder.with_optimization_level(GraphOptimizationLevel::Level3).map_err(|e| load_err(e.to_string()))?;
+        builder =
+            builder.with_optimization_level(GraphOptimizationLevel::Level3).map_err(|e| load_err(e.to_string()))?;
         if let Some(n) = opts.threads {
             builder = builder.with_intra_threads(n.max(1)).map_err(|e| load_err(e.to_string()))?;
         }
@@ -120,7 +122,11 @@ impl Model {
         }
         let Some(output) = session.outputs().iter().find(|o| o.name() == opts.head) else {
             let names: Vec<&str> = session.outputs().iter().map(|o| o.name()).collect();
-            return Err(contract(format!("no output head '{}' (outputs: {}); fix: --head NAME", opts.head, names.join(", "))));
+            return Err(contract(format!(
+                "no output head '{}' (outputs: {}); fix: --head NAME",
+                opts.head,
+                names.join(", ")
+            )));
         };
         let out_shape: Vec<i64> = output.dtype().tensor_shape().map(|s| s.to_vec()).unwrap_or_default();
         if out_shape.len() != 3 || out_shape[1] <= 0 || out_shape[2] <= 0 {

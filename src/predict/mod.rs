@@ -82,7 +82,9 @@ pub fn predict(opts: &PredictOptions, mode: ProgressMode) -> anyhow::Result<Pred
     let records = std::thread::scope(|scope| -> anyhow::Result<Vec<PredictRecord>> {
         let ns_r = &ns;
         let reader_tx = write_tx.clone();
-        let reader_handle = scope.spawn(move || read_stage(reader, ns_r, window, n_enc, opts.batch_size, batch_tx, reader_tx, Expect::exact(bins, tracks)));
+        let reader_handle = scope.spawn(move || {
+            read_stage(reader, ns_r, window, n_enc, opts.batch_size, batch_tx, reader_tx, Expect::exact(bins, tracks))
+        });
         let writer_handle = scope.spawn(|| write_stage(write_rx, &ns, store, bins, tracks, center.clone(), &progress));
 
         for batch in batch_rx {

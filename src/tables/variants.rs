@@ -240,7 +240,8 @@ fn from_batch(b: &RecordBatch) -> Result<Vec<VariantRow>, String> {
     let mut rows = Vec::with_capacity(b.num_rows());
     for k in 0..b.num_rows() {
         let st = status[k].as_deref().unwrap_or("");
-        let status = Status::ALL.into_iter().find(|x| x.as_str() == st).ok_or_else(|| format!("unknown status '{st}'"))?;
+        let status =
+            Status::ALL.into_iter().find(|x| x.as_str() == st).ok_or_else(|| format!("unknown status '{st}'"))?;
         rows.push(VariantRow {
             line: line[k],
             id: id[k].clone(),
@@ -281,8 +282,22 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("v.parquet");
         let rows = vec![
-            VariantRow { line: 2, id: Some("rs1".into()), pos: Some(5), status: Some(Status::Ok), flipped: Some(true), beta: Some(0.5), shard: Some(0), ..Default::default() },
-            VariantRow { line: 3, status: Some(Status::ParseError), status_detail: Some("bad".into()), ..Default::default() },
+            VariantRow {
+                line: 2,
+                id: Some("rs1".into()),
+                pos: Some(5),
+                status: Some(Status::Ok),
+                flipped: Some(true),
+                beta: Some(0.5),
+                shard: Some(0),
+                ..Default::default()
+            },
+            VariantRow {
+                line: 3,
+                status: Some(Status::ParseError),
+                status_detail: Some("bad".into()),
+                ..Default::default()
+            },
         ];
         let mut w = VariantWriter::create(&p, vec![]).unwrap();
         for r in &rows {
