@@ -90,18 +90,28 @@ pub fn merge(opts: &MergeOptions, mode: ProgressMode) -> anyhow::Result<MergeRep
     }
 
     // The output shape, from the first entry (all others must match it).
-    // Summary entries do not record the bin count; their centre sums were taken at predict time.
-    let (bins, tracks) = match needed.first() {
-        None => (None, 0),
-        Some(first) => match ns.read_entry(first, Expect::default()) {
-            Lookup::Hit(crate::cache::entry::EntryData::Full(_), [b, t]) => (Some(b), t),
-            Lookup::Hit(_, [_, t]) => (None, t),
+    // The output shape, from the first readable entry (all others must match it). Summary entries do not
+    // record the bin count; their centre sums were taken at predict time. Corrupt entries found on the way
+    // are collected and reported together with the rest at the end.
+    let mut corrupt: Vec<String> = Vec::new();
+    let mut shape = None;
+    for id in &needed {
+        match ns.read_entry(id, Expect::default()) {
+            Lookup::Hit(crate::cache::entry::EntryData::Full(_), [b, t]) => shape = Some((Some(b), t)),
+            Lookup::Hit(_, [_, t]) => shape = Some((None, t)),
             Lookup::Corrupt(msg) => {
                 eprintln!("warning: {msg}");
-                return Err(missing_error(vec![first.clone()], variants, &ns).into());
+                corrupt.push(id.clone());
+                continue;
             }
-            Lookup::Missing => return Err(missing_error(vec![first.clone()], variants, &ns).into()),
-        },
+            Lookup::Missing => corrupt.push(id.clone()),
+        }
+        break;
+    }
+    let (bins, tracks) = match shape {
+        Some(s) => s,
+        None if needed.is_empty() => (None, 0),
+        None => return Err(missing_error(corrupt, variants, &ns).into()),
     };
     let track_meta = match &opts.targets {
         Some(p) => {
@@ -167,7 +177,6 @@ pub fn merge(opts: &MergeOptions, mode: ProgressMode) -> anyhow::Result<MergeRep
     let mut out = AtomicParquet::create(&opts.out, schema.clone(), props)?;
     let progress = Progress::new(mode, "merge", "variants", Some(variants as u64));
     let mut scored = 0u64;
-    let mut corrupt: Vec<String> = Vec::new();
     for path in &opts.variants {
         for batch in VariantReader::open(path)? {
             let rows: Vec<VariantRow> = batch?.into_iter().filter(|r| r.status == Some(Status::Ok)).collect();

@@ -1,0 +1,276 @@
+//! predict / merge / run with the committed tiny Enformer model (same architecture and I/O contract as the
+//! full model: [batch, 196608, 4] → human [batch, 896, 16]) and real ONNX Runtime.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::Float32Type;
+use arrow_array::Array;
+use common::*;
+use enformer_vep::cache::npy;
+use enformer_vep::model::{Device, Model, ModelOptions};
+
+const REGION: &str = "20:60000-68000";
+
+fn tiny_model() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/models/tiny_enformer.onnx")
+}
+
+fn golden(name: &str) -> (Vec<usize>, Vec<u8>) {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/models/tiny_enformer.golden_{name}.npy"));
+    let (_, shape, data) = npy::read_file(&p).unwrap();
+    (shape, data)
+}
+
+/// Per statistic, per variant: the list values.
+fn stat_lists(path: &Path, stat: &str) -> Vec<Vec<f32>> {
+    read_batches(path)
+        .iter()
+        .flat_map(|b| {
+            let list = b.column_by_name(stat).unwrap().as_list::<i32>().clone();
+            (0..list.len()).map(|i| list.value(i).as_primitive::<Float32Type>().values().to_vec()).collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[test]
+fn onnx_runtime_reproduces_the_golden_outputs() {
+    let (in_shape, bases) = golden("input");
+    let (out_shape, out_bytes) = golden("output");
+    let expected: Vec<f32> = out_bytes.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
+    let opts = ModelOptions { device: Device::Cpu, threads: None, head: "human".into(), window: in_shape[1] };
+    let mut model = Model::load(&tiny_model(), &opts).unwrap();
+    assert_eq!((model.bins, model.tracks), (out_shape[1], out_shape[2]));
+    let mut onehot = vec![0f32; bases.len() * 4];
+    enformer_vep::model::onehot::encode_into(&bases, enformer_vep::cache::NEncoding::Zeros, &mut onehot);
+    let got = model.run(&onehot, in_shape[0]).unwrap();
+    let worst = got.iter().zip(&expected).map(|(g, e)| (g - e).abs() / e.abs().max(1e-6)).fold(0f32, f32::max);
+    assert!(worst <= 1e-5, "max relative difference {worst}");
+    // A centre SNP visibly changes the tiny model's output (golden windows 0 and 1 differ there only).
+    let per = out_shape[1] * out_shape[2];
+    let diff = (0..per).map(|i| (got[i] - got[per + i]).abs()).fold(0f32, f32::max);
+    assert!(diff > 0.0);
+}
+
+fn split_steps(dir: &Path, genome: &Path, vcf: &Path, cache: &Path, out: &Path, extra: &[&str]) {
+    let m = tiny_model();
+    let model = m.to_str().unwrap();
+    let ex = dir.join("split");
+    run_ok(&[
+        "extract-seqs",
+        "--variants",
+        vcf.to_str().unwrap(),
+        "--genome",
+        genome.to_str().unwrap(),
+        "--out-dir",
+        ex.to_str().unwrap(),
+        "--region",
+        REGION,
+        "--shard-size",
+        "20",
+    ]);
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(ex.join("manifest.json")).unwrap()).unwrap();
+    for s in manifest["shards"].as_array().unwrap() {
+        let shard = ex.join(s["path"].as_str().unwrap());
+        let todo = dir.join(format!("todo-{}.parquet", s["shard"]));
+        let mut args = vec![
+            "check-cache",
+            "--shard",
+            shard.to_str().unwrap(),
+            "--cache",
+            cache.to_str().unwrap(),
+            "--model",
+            model,
+            "--out",
+            todo.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        run_ok(&args);
+        let mut args = vec![
+            "predict",
+            "--sequences",
+            todo.to_str().unwrap(),
+            "--cache",
+            cache.to_str().unwrap(),
+            "--model",
+            model,
+        ];
+        args.extend_from_slice(extra);
+        run_ok(&args);
+    }
+    let mut args = vec![
+        "merge",
+        "--variants",
+        ex.join("variants.parquet").to_str().unwrap().to_owned().leak(),
+        "--cache",
+        cache.to_str().unwrap(),
+        "--model",
+        model,
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    run_ok(&args);
+}
+
+#[test]
+fn run_and_split_steps_agree_and_a_second_run_computes_nothing() {
+    let Some(real) = real_data() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let genome = linked_genome(&real, "varda_hg19_chr20_1-200000.fa", d);
+    let vcf = real.join("vcf/varda_gonl-summary_chr20_60k-200k.hg19.vcf");
+    let model = tiny_model();
+    let cache = d.join("cache");
+    let run = |out: &Path, cache: &Path| -> serde_json::Value {
+        let o = run_ok(&[
+            "run",
+            "--variants",
+            vcf.to_str().unwrap(),
+            "--genome",
+            genome.to_str().unwrap(),
+            "--model",
+            model.to_str().unwrap(),
+            "--cache",
+            cache.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--region",
+            REGION,
+            "--shard-size",
+            "20",
+        ]);
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    let first = run(&d.join("run1.parquet"), &cache);
+    assert!(first["computed"].as_u64().unwrap() > 80, "{first}");
+    assert_eq!(first["failed"], 0);
+    let second = run(&d.join("run2.parquet"), &cache);
+    assert_eq!(second["computed"], 0, "second run computes nothing: {second}");
+    assert_eq!(second["scored"], first["scored"]);
+
+    // The split steps, into a fresh cache, give the same numbers.
+    let split_out = d.join("split.parquet");
+    split_steps(d, &genome, &vcf, &d.join("cache2"), &split_out, &[]);
+    for stat in ["SAD", "logSED", "D2", "CENTER"] {
+        let a = stat_lists(&d.join("run1.parquet"), stat);
+        assert_eq!(a.len() as u64, first["scored"].as_u64().unwrap());
+        assert_eq!(a[0].len(), 16);
+        assert_eq!(a, stat_lists(&d.join("run2.parquet"), stat), "{stat}: second run identical");
+        assert_eq!(a, stat_lists(&split_out, stat), "{stat}: split steps identical");
+    }
+    assert!(stat_lists(&split_out, "SAD").iter().flatten().any(|v| *v != 0.0), "SNPs change the prediction");
+}
+
+#[test]
+fn corrupt_entries_are_recomputed_and_summary_store_agrees() {
+    let Some(real) = real_data() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let genome = linked_genome(&real, "varda_hg19_chr20_1-200000.fa", d);
+    let vcf = real.join("vcf/varda_1kg_phase1_chr20_60k-145k.hg19.vcf");
+    let model = tiny_model();
+    let cache = d.join("cache");
+    let run = |out: &Path, extra: &[&str]| -> serde_json::Value {
+        let mut args = vec![
+            "run",
+            "--variants",
+            vcf.to_str().unwrap(),
+            "--genome",
+            genome.to_str().unwrap(),
+            "--model",
+            model.to_str().unwrap(),
+            "--cache",
+            cache.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        serde_json::from_slice(&run_ok(&args).stdout).unwrap()
+    };
+    let clean = run(&d.join("clean.parquet"), &[]);
+    // Flip a bit in one entry and truncate another.
+    let mut entries: Vec<PathBuf> =
+        walk(&cache).into_iter().filter(|p| p.to_string_lossy().ends_with(".npy.zst")).collect();
+    entries.sort();
+    assert!(entries.len() >= 4);
+    let mut bytes = std::fs::read(&entries[0]).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x01;
+    std::fs::write(&entries[0], bytes).unwrap();
+    let len = std::fs::metadata(&entries[1]).unwrap().len();
+    std::fs::OpenOptions::new().write(true).open(&entries[1]).unwrap().set_len(len / 3).unwrap();
+    let again = run(&d.join("again.parquet"), &[]);
+    assert_eq!(again["computed"], 2, "exactly the two damaged entries are recomputed: {again}");
+    for stat in ["SAD", "logSED", "D2", "CENTER"] {
+        assert_eq!(stat_lists(&d.join("clean.parquet"), stat), stat_lists(&d.join("again.parquet"), stat), "{stat}");
+    }
+    assert_eq!(clean["scored"], again["scored"]);
+
+    // Summary entries give the same SAD, logSED and CENTER (within 1e-6 relative).
+    run(&d.join("summary.parquet"), &["--store", "summary", "--stats", "SAD,logSED,CENTER"]);
+    for stat in ["SAD", "logSED", "CENTER"] {
+        let full = stat_lists(&d.join("clean.parquet"), stat);
+        let summ = stat_lists(&d.join("summary.parquet"), stat);
+        for (f, s) in full.iter().flatten().zip(summ.iter().flatten()) {
+            assert!((f - s).abs() <= 1e-6 * f.abs().max(1e-3), "{stat}: {f} vs {s}");
+        }
+    }
+    let float16 = run(&d.join("f16.parquet"), &["--store", "float16"]);
+    assert_eq!(float16["failed"], 0);
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn model_mismatch_missing_library_and_cuda_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    run_ok(&["demo-data", "--out-dir", d.to_str().unwrap(), "--genome-size", "300000", "--variants", "3"]);
+    run_ok(&[
+        "extract-seqs",
+        "--variants",
+        d.join("variants.kunkle.txt").to_str().unwrap(),
+        "--genome",
+        d.join("genome.fa").to_str().unwrap(),
+        "--out-dir",
+        d.join("x").to_str().unwrap(),
+    ]);
+    let shard = d.join("x/shards/shard-00000.parquet");
+    let predict = |extra: &[&str], model: &Path| {
+        let mut c = bin();
+        c.args(["predict", "--sequences", shard.to_str().unwrap(), "--cache", d.join("c").to_str().unwrap()]);
+        c.args(["--model", model.to_str().unwrap()]).args(extra);
+        c
+    };
+    let check = |mut c: std::process::Command, needle: &str| {
+        let out = c.output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains(needle), "expected '{needle}' in: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    };
+    check(predict(&["--window", "131072"], &tiny_model()), "[?, 196608, 4]");
+    check(predict(&["--device", "cuda"], &tiny_model()), "CUDA");
+    check(predict(&["--head", "mouse"], &tiny_model()), "no output head 'mouse'");
+    let not_a_model = d.join("not.onnx");
+    std::fs::write(&not_a_model, b"this is not protobuf").unwrap();
+    check(predict(&[], &not_a_model), "cannot load model");
+    let mut c = predict(&[], &tiny_model());
+    c.env("ORT_DYLIB_PATH", d.join("nowhere/libonnxruntime.so"));
+    check(c, "setup-ort");
+}
