@@ -76,10 +76,8 @@ pub fn write_demo(dir: &Path, genome_size: u64, n_variants: usize) -> anyhow::Re
     let mut table = String::from("Chromosome Position MarkerName Effect_allele Non_Effect_allele Beta SE Pvalue\n");
     let mut row = 0usize;
     while row < n_variants {
-        let (ci, (name, seq)) = {
-            let ci = rng.below(contigs.len() as u64) as usize;
-            (ci, &contigs[ci])
-        };
+        let ci = rng.below(contigs.len() as u64) as usize;
+        let seq = &contigs[ci].1;
         let pos0 = rng.below(seq.len() as u64) as usize;
         let base = seq[pos0].to_ascii_uppercase();
         if base == b'N' {
@@ -104,12 +102,10 @@ pub fn write_demo(dir: &Path, genome_size: u64, n_variants: usize) -> anyhow::Re
             non_effect as char,
             0.01 + rng.unit() * 0.02
         );
-        let _ = name;
         row += 1;
     }
     // Rows that exercise every status besides `ok`.
-    let (name0, seq0) = &contigs[0];
-    let _ = name0;
+    let seq0 = &contigs[0].1;
     let mismatch_pos = seq0.iter().position(|b| b.eq_ignore_ascii_case(&b'A')).unwrap_or(0) + 1;
     table.push_str(&format!("1 {mismatch_pos} rs_demo_mismatch C G 0.01 0.01 0.5\n"));
     table.push_str("1 150000 rs_demo_indel A AT 0.02 0.01 0.01\n");

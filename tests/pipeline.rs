@@ -54,6 +54,26 @@ fn onnx_runtime_reproduces_the_golden_outputs() {
     assert!(diff > 0.0);
 }
 
+/// `enformer-vep run` with the tiny model; returns its printed counts.
+fn run_tiny(vcf: &Path, genome: &Path, cache: &Path, out: &Path, extra: &[&str]) -> serde_json::Value {
+    let model = tiny_model();
+    let mut args = vec![
+        "run",
+        "--variants",
+        vcf.to_str().unwrap(),
+        "--genome",
+        genome.to_str().unwrap(),
+        "--model",
+        model.to_str().unwrap(),
+        "--cache",
+        cache.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    serde_json::from_slice(&run_ok(&args).stdout).unwrap()
+}
+
 fn split_steps(dir: &Path, genome: &Path, vcf: &Path, cache: &Path, out: &Path, extra: &[&str]) {
     let m = tiny_model();
     let model = m.to_str().unwrap();
@@ -123,28 +143,9 @@ fn run_and_split_steps_agree_and_a_second_run_computes_nothing() {
     let d = dir.path();
     let genome = linked_genome(&real, "varda_hg19_chr20_1-200000.fa", d);
     let vcf = real.join("vcf/varda_gonl-summary_chr20_60k-200k.hg19.vcf");
-    let model = tiny_model();
     let cache = d.join("cache");
-    let run = |out: &Path, cache: &Path| -> serde_json::Value {
-        let o = run_ok(&[
-            "run",
-            "--variants",
-            vcf.to_str().unwrap(),
-            "--genome",
-            genome.to_str().unwrap(),
-            "--model",
-            model.to_str().unwrap(),
-            "--cache",
-            cache.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--region",
-            REGION,
-            "--shard-size",
-            "20",
-        ]);
-        serde_json::from_slice(&o.stdout).unwrap()
-    };
+    let run =
+        |out: &Path, cache: &Path| run_tiny(&vcf, &genome, cache, out, &["--region", REGION, "--shard-size", "20"]);
     let first = run(&d.join("run1.parquet"), &cache);
     assert!(first["computed"].as_u64().unwrap() > 80, "{first}");
     assert_eq!(first["failed"], 0);
@@ -172,25 +173,8 @@ fn corrupt_entries_are_recomputed_and_summary_store_agrees() {
     let d = dir.path();
     let genome = linked_genome(&real, "varda_hg19_chr20_1-200000.fa", d);
     let vcf = real.join("vcf/varda_1kg_phase1_chr20_60k-145k.hg19.vcf");
-    let model = tiny_model();
     let cache = d.join("cache");
-    let run = |out: &Path, extra: &[&str]| -> serde_json::Value {
-        let mut args = vec![
-            "run",
-            "--variants",
-            vcf.to_str().unwrap(),
-            "--genome",
-            genome.to_str().unwrap(),
-            "--model",
-            model.to_str().unwrap(),
-            "--cache",
-            cache.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ];
-        args.extend_from_slice(extra);
-        serde_json::from_slice(&run_ok(&args).stdout).unwrap()
-    };
+    let run = |out: &Path, extra: &[&str]| run_tiny(&vcf, &genome, &cache, out, extra);
     let clean = run(&d.join("clean.parquet"), &[]);
     // Flip a bit in one entry and truncate another.
     let mut entries: Vec<PathBuf> =

@@ -38,6 +38,19 @@ pub struct InputArgs {
 }
 
 impl InputArgs {
+    /// The extract-seqs options these flags describe, writing into `out_dir`.
+    pub fn extract_options(&self, out_dir: PathBuf, window: usize) -> anyhow::Result<crate::extract::ExtractOptions> {
+        Ok(crate::extract::ExtractOptions {
+            window: WindowSpec::new(window).map_err(anyhow::Error::msg)?,
+            columns: self.columns()?,
+            filters: self.filters()?,
+            variants: self.variants.clone(),
+            genome: self.genome.clone(),
+            out_dir,
+            shard_size: self.shard_size,
+        })
+    }
+
     pub fn columns(&self) -> anyhow::Result<ColumnOverrides> {
         match &self.columns {
             Some(s) => s.parse::<ColumnOverrides>().map_err(|e| anyhow::anyhow!("--columns: {e}")),

@@ -4,12 +4,11 @@ use std::path::PathBuf;
 
 use super::{CheckArgs, ExtractArgs, MergeArgs, PredictArgs, RunArgs};
 use crate::check_cache::{check_cache, CheckOptions};
-use crate::extract::{extract_seqs, ExtractOptions, Manifest};
+use crate::extract::{extract_seqs, Manifest};
 use crate::merge::{merge as merge_step, MergeOptions};
 use crate::predict::{predict as predict_step, PredictOptions};
 use crate::progress::ProgressMode;
 use crate::run::{run_pipeline, RunOptions};
-use crate::window::WindowSpec;
 
 fn print_extract(m: &Manifest, out_dir: &std::path::Path) {
     let statuses: Vec<String> =
@@ -30,15 +29,7 @@ fn print_extract(m: &Manifest, out_dir: &std::path::Path) {
 }
 
 pub fn extract(a: ExtractArgs, mode: ProgressMode) -> anyhow::Result<i32> {
-    let opts = ExtractOptions {
-        window: WindowSpec::new(a.window).map_err(anyhow::Error::msg)?,
-        columns: a.input.columns()?,
-        filters: a.input.filters()?,
-        variants: a.input.variants,
-        genome: a.input.genome,
-        out_dir: a.out_dir,
-        shard_size: a.input.shard_size,
-    };
+    let opts = a.input.extract_options(a.out_dir, a.window)?;
     let m = extract_seqs(&opts, mode)?;
     print_extract(&m, &opts.out_dir);
     Ok(0)
@@ -107,15 +98,7 @@ pub fn run_all(a: RunArgs, threads: Option<usize>, mode: ProgressMode) -> anyhow
         PathBuf::from(s)
     });
     let opts = RunOptions {
-        extract: ExtractOptions {
-            window: WindowSpec::new(a.model.window).map_err(anyhow::Error::msg)?,
-            columns: a.input.columns()?,
-            filters: a.input.filters()?,
-            variants: a.input.variants.clone(),
-            genome: a.input.genome.clone(),
-            out_dir: work_dir.join("extract"),
-            shard_size: a.input.shard_size,
-        },
+        extract: a.input.extract_options(work_dir.join("extract"), a.model.window)?,
         cache: a.cache,
         model: a.model.model.clone(),
         fingerprint: a.model.fingerprint()?,

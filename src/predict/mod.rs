@@ -14,7 +14,6 @@ use std::time::Instant;
 use anyhow::Context;
 use crossbeam_channel::{bounded, Receiver, Sender};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 pub use manifest::{PredictRecord, RecordStatus};
 
@@ -159,19 +158,17 @@ fn read_stage(
                 let _ = fail(format!("sequence is {} bp, the model's window is {window} bp", row.sequence.len()));
                 continue;
             }
-            if hex::encode(Sha256::digest(&row.sequence)) != row.seq_id {
+            if crate::window::seq_id(&row.sequence) != row.seq_id {
                 let _ = fail("seq_id is not the SHA-256 of the sequence (edited or corrupted TODO file?)".into());
                 continue;
             }
-            if ns.contains(&row.seq_id) {
-                match ns.read_entry(&row.seq_id, expect) {
-                    Lookup::Hit(..) => {
-                        let _ = done.send(ToWriter::Done(PredictRecord::cached(row.seq_id)));
-                        continue;
-                    }
-                    Lookup::Corrupt(msg) => eprintln!("warning: corrupt cache entry, recomputing: {msg}"),
-                    Lookup::Missing => {}
+            match ns.read_entry(&row.seq_id, expect) {
+                Lookup::Hit(..) => {
+                    let _ = done.send(ToWriter::Done(PredictRecord::cached(row.seq_id)));
+                    continue;
                 }
+                Lookup::Corrupt(msg) => eprintln!("warning: corrupt cache entry, recomputing: {msg}"),
+                Lookup::Missing => {}
             }
             let at = pending.onehot.len();
             pending.onehot.resize(at + window * 4, 0.0);
