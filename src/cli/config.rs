@@ -103,22 +103,25 @@ pub fn merge_config(argv: Vec<OsString>) -> anyhow::Result<Vec<OsString>> {
             }
             continue;
         };
-        let values: Vec<&Value> = match &value {
-            Value::Sequence(items) => items.iter().collect(),
-            Value::Null => Vec::new(),
-            other => vec![other],
-        };
-        for v in values {
-            let Some(s) = scalar(v) else {
-                anyhow::bail!("config {}: '{key}' must be a string, number, boolean or a list of them", path.display());
-            };
-            if *is_switch {
-                if s == "true" {
-                    generated.push(format!("--{long}").into());
-                }
-            } else {
-                generated.push(format!("--{long}={s}").into());
+        // A YAML list becomes one comma-separated value (`stats: [SAD, D2]` → `--stats=SAD,D2`): flags
+        // override themselves, so repeating the flag would keep only the last item.
+        let value = match &value {
+            Value::Null => continue,
+            Value::Sequence(items) => {
+                let parts: Option<Vec<String>> = items.iter().map(scalar).collect();
+                parts.map(|p| p.join(","))
             }
+            other => scalar(other),
+        };
+        let Some(s) = value else {
+            anyhow::bail!("config {}: '{key}' must be a string, number, boolean or a list of them", path.display());
+        };
+        if *is_switch {
+            if s == "true" {
+                generated.push(format!("--{long}").into());
+            }
+        } else {
+            generated.push(format!("--{long}={s}").into());
         }
     }
     let mut out: Vec<OsString> = argv[..=sub_idx].to_vec();
@@ -156,6 +159,28 @@ mod tests {
         let super::super::Command::CheckCache(a) = cli.command else { panic!() };
         assert_eq!(a.out, PathBuf::from("todo.parquet"));
         assert_eq!(a.cache, PathBuf::from("/c"));
+    }
+
+    #[test]
+    fn a_yaml_list_becomes_one_comma_separated_flag() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("c.yaml");
+        std::fs::write(
+            &cfg,
+            "stats: [SAD, D2]
+targets: null
+containers: {cpu: img}
+",
+        )
+        .unwrap();
+        let c = cfg.to_str().unwrap();
+        let argv = ["ev", "merge", "--config", c, "--variants", "a.parquet", "--variants", "b.parquet"];
+        let argv = args(&[&argv[..], &["--cache", "c", "--model", "m", "--out", "o"]].concat());
+        let cli = Cli::try_parse_from(merge_config(argv).unwrap()).unwrap();
+        let super::super::Command::Merge(a) = cli.command else { panic!() };
+        assert_eq!(a.score.stats, ["SAD", "D2"]);
+        assert_eq!(a.score.targets, None);
+        assert_eq!(a.variants, [PathBuf::from("a.parquet"), PathBuf::from("b.parquet")], "repeated --variants add up");
     }
 
     #[test]
