@@ -17,8 +17,18 @@ use serde_yaml_ng::Value;
 use super::Cli;
 
 /// Keys the Snakemake/Nextflow workflows read from the same file that are no flag of the binary.
-const WORKFLOW_KEYS: &[&str] =
-    &["containers", "container", "results", "workdir", "gpu-model", "gpu", "resources", "shards"];
+const WORKFLOW_KEYS: &[&str] = &[
+    "containers",
+    "container",
+    "results",
+    "binary",
+    "workdir",
+    "gpu-model",
+    "gpu",
+    "resources",
+    "shards",
+    "legacy-cache",
+];
 
 fn config_path(argv: &[OsString]) -> Option<PathBuf> {
     let mut it = argv.iter().skip(1);

@@ -1,0 +1,74 @@
+# Shared helpers: configuration → command-line flags, the shard list, the predict decision.
+
+import json
+import shlex
+from pathlib import Path
+
+RESULTS = config["results"].rstrip("/")
+BIN = config["binary"]
+CUDA = config["device"].startswith("cuda")
+LOGS = f"{RESULTS}/logs"
+
+
+def flags(*keys):
+    """`--key value` for each configured key (None → omitted, list → comma-separated), shell-quoted."""
+    out = []
+    for key in keys:
+        value = config.get(key)
+        if value is None:
+            continue
+        if isinstance(value, list):
+            value = ",".join(str(v) for v in value)
+        out.append(f"--{key.replace('_', '-')} {shlex.quote(str(value))}")
+    return " ".join(out)
+
+
+# The cache namespace: identical for check_cache, predict and merge, or merge would look in another folder.
+NAMESPACE = (
+    f"--model {shlex.quote(config['model'])} --cache {shlex.quote(config['cache'])} "
+    + flags("head", "n_encoding", "store", "window", "center_bins")
+)
+
+
+def container_for(step):
+    images = config["containers"]
+    return images["gpu"] if step == "predict" and CUDA else images["cpu"]
+
+
+def step_resources(kind, **defaults):
+    """Rule defaults overridden by config `resources: {predict|cpu_steps: {mem_mb, runtime, threads}}`."""
+    return {**defaults, **config["resources"].get(kind, {})}
+
+
+CPU_RESOURCES = step_resources(
+    "cpu_steps", mem_mb=4000, runtime=120, threads=config["threads"] or 2
+)
+PREDICT_RESOURCES = step_resources(
+    "predict",
+    mem_mb=16000,
+    runtime=1440,
+    threads=config["threads"] or (1 if CUDA else 2),
+)
+
+
+def shard_names():
+    """The shards extract_seqs wrote (known only once that checkpoint has run)."""
+    shards = Path(checkpoints.extract_seqs.get().output.shards)
+    return sorted(p.stem for p in shards.glob("shard-*.parquet"))
+
+
+def check_cache_summaries(wildcards):
+    # Plain inputs of the aggregate rule, so that every shard's checkpoint job enters the DAG at once
+    # (an input function that only calls checkpoints.check_cache.get() would run them one by one).
+    return [f"{RESULTS}/todo/{shard}.json" for shard in shard_names()]
+
+
+def predict_summaries(wildcards):
+    """Predict outputs only for the shards whose check_cache summary reports missing sequences."""
+    needed = []
+    for shard in shard_names():
+        summary = checkpoints.check_cache.get(shard=shard).output.summary
+        with open(summary) as f:
+            if json.load(f)["missing"] > 0:
+                needed.append(f"{RESULTS}/predict/{shard}.json")
+    return needed
