@@ -1,0 +1,147 @@
+"""Run the modules' task scripts without Nextflow (scripts/lint-nextflow, when no `nextflow` is on PATH too).
+
+    python nextflow/lint/emulate_tasks.py {script|stub} ENFORMER_VEP_BINARY OUT_DIR
+
+Renders each module's `script:` or `stub:` block the way Nextflow does (indentation stripped, `${...}`
+replaced by the task's values, `\\$` and `\\\\` unescaped), runs it with bash -euo pipefail in a task folder
+with its inputs linked in, and chains the steps as the ENFORMER_VEP subworkflow does on the -profile test
+settings: DEMO_DATA, EXTRACT_SEQS, CHECK_CACHE per shard, PREDICT only for summaries with missing > 0, MERGE.
+With `script` it runs twice into one cache: the second run must send no shard to PREDICT, and both must
+score what `enformer-vep run` scores. This checks the shell side of every task (flags, quoting, outputs,
+versions.yml) and the step chaining; it is not Nextflow: the Groovy side (channels, directives, config) is
+only parsed and linted by reftrace.
+"""
+import json
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+MODULES = ROOT / "nextflow/modules/local"
+MODEL = ROOT / "tests/models/tiny_enformer.onnx"
+# -profile test (conf/test.config) and the nextflow.config defaults that reach the command lines.
+OPTS = dict(shard_size=10, top=30, columns=None, max_pvalue=None, region=None, window=196608, head="human",
+            n_encoding="zeros", store="float32", center_bins=10, batch_size=2,
+            stats=["SAD", "logSED", "D2", "CENTER"], tracks=None)
+
+
+def quote(value):
+    return "'" + str(value).replace("'", "'\\''") + "'"
+
+
+def flags(keys):
+    """The subworkflow's cliFlags: null left out, a list comma-joined, snake_case → --kebab-case."""
+    out = []
+    for key in keys:
+        value = OPTS.get(key)
+        if value is not None:
+            value = ",".join(map(str, value)) if isinstance(value, list) else value
+            out.append(f"--{key.replace('_', '-')} {quote(value)}")
+    return " ".join(out)
+
+
+def render(step, block, values):
+    text = (MODULES / step / "main.nf").read_text()
+    body = re.search(rf"^    {block}:\n(.*?)(?=^    (?:stub|script):\n|^\}})", text, re.M | re.S).group(1)
+    script = textwrap.dedent(re.search(r'"""\n(.*?)^\s*"""', body, re.M | re.S).group(1))
+
+    def value(m):
+        if m.group(1) not in values:
+            sys.exit(f"emulate_tasks: {step} {block}: no value for ${{{m.group(1)}}}")
+        return str(values[m.group(1)])
+
+    script = re.sub(r"(?<!\\)\$\{([^}]+)\}", value, script)
+    return script.replace("\\$", "$").replace("\\\\", "\\")
+
+
+class Run:
+    def __init__(self, block, binary, out):
+        self.block, self.binary, self.out, self.n = block, binary, out, 0
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir(parents=True)
+
+    def task(self, step, values, inputs):
+        self.n += 1
+        work = self.out / f"{self.n:02d}-{step}{'-' + values['shard_id'] if 'shard_id' in values else ''}"
+        work.mkdir()
+        for name, source in inputs.items():
+            (work / name).symlink_to(source)
+        values = {"bin": self.binary, "extra": "", "task.cpus": 2, "args": "",
+                  "task.process": f"ENFORMER_VEP:{step.upper()}", **values}
+        script = render(step, self.block, values)
+        (work / ".command.sh").write_text(script)
+        done = subprocess.run(["bash", "-euo", "pipefail", ".command.sh"], cwd=work, capture_output=True, text=True)
+        if done.returncode != 0:
+            sys.exit(f"emulate_tasks: {work.name} ({self.block}) exit {done.returncode}:\n{script}\n{done.stderr}")
+        versions = (work / "versions.yml").read_text()
+        if f'"{values["task.process"]}":\n    enformer-vep: ' not in versions:
+            sys.exit(f"emulate_tasks: {work.name}: bad versions.yml: {versions!r}")
+        return work
+
+    def pipeline(self, cache):
+        cache.mkdir(parents=True, exist_ok=True)
+        namespace = flags(["head", "n_encoding", "store", "window", "center_bins"])
+        demo = self.task("demo_data", {"task.process": "DEMO_DATA"}, {}) / "demo"
+        extract = self.task("extract_seqs", {
+            "variants": "variants.kunkle.txt", "genome": "genome.fa",
+            "args": flags(["shard_size", "columns", "max_pvalue", "top", "region", "window"]),
+        }, {"variants.kunkle.txt": demo / "variants.kunkle.txt", "genome.fa": demo / "genome.fa",
+            "genome.fa.fai": demo / "genome.fa.fai"}) / "extract"
+        shards = sorted((extract / "shards").glob("shard-*.parquet"))
+        done, predicted = [], []
+        for shard in shards:
+            work = self.task("check_cache", {
+                "shard_id": shard.stem, "shard": shard.name, "model": MODEL.name, "cache_dir": cache,
+                "legacy": "", "args": namespace,
+            }, {shard.name: shard, MODEL.name: MODEL})
+            summary = work / f"{shard.stem}.json"
+            done.append(summary)
+            if json.loads(summary.read_text())["missing"] > 0:  # the DAG-level skip
+                todo = work / f"{shard.stem}.todo.parquet"
+                work = self.task("predict", {
+                    "shard_id": shard.stem, "todo": todo.name, "model": MODEL.name, "cache_dir": cache,
+                    "device": "cpu", "args": f"{namespace} {flags(['batch_size'])}",
+                }, {todo.name: todo, MODEL.name: MODEL})
+                done.append(work / f"{shard.stem}.predict.json")
+                predicted.append(shard.stem)
+        merge = self.task("merge", {
+            "variants": "variants.parquet", "model": MODEL.name, "cache_dir": cache, "legacy": "",
+            "track_table": "", "args": f"{namespace} {flags(['stats', 'tracks'])}",
+        }, {"variants.parquet": extract / "variants.parquet", MODEL.name: MODEL,
+            **{f"done_{path.name}": path for path in done}})
+        print(f"  {self.block}: {len(shards)} shards, PREDICT for {predicted or 'none'}")
+        return shards, predicted, merge / "scores.parquet", demo
+
+
+def main():
+    block, binary, out = sys.argv[1], sys.argv[2], Path(sys.argv[3]).resolve()
+    if block == "stub":
+        shards, predicted, _, _ = Run("stub", binary, out / "stub").pipeline(out / "stub-cache")
+        assert shards and predicted == [s.stem for s in shards], "stubs: every shard should reach PREDICT"
+        return
+    shutil.rmtree(out / "cache", ignore_errors=True)
+    shards, cold, scores, demo = Run("script", binary, out / "cold").pipeline(out / "cache")
+    assert shards and cold == [s.stem for s in shards], f"cold cache: PREDICT ran for {cold}"
+    _, warm, warm_scores, _ = Run("script", binary, out / "warm").pipeline(out / "cache")
+    assert warm == [], f"warm cache: PREDICT ran for {warm} (the DAG-level skip is broken)"
+    subprocess.run([binary, "run", "--quiet", "--variants", demo / "variants.kunkle.txt", "--genome",
+                    demo / "genome.fa", "--model", MODEL, "--cache", out / "run-cache", "--out",
+                    out / "run/scores.parquet", "--shard-size", str(OPTS["shard_size"]), "--top", str(OPTS["top"])],
+                   capture_output=True, text=True).check_returncode()
+    import pyarrow.parquet as pq
+
+    run = pq.read_table(out / "run/scores.parquet")
+    cols = [c for c in ["id", "chrom", "pos", "ref", "alt", "SAD", "logSED", "D2", "CENTER"] if c in run.column_names]
+    for path in (scores, warm_scores):
+        table = pq.read_table(path)
+        assert table.num_rows == run.num_rows > 0, (table.num_rows, run.num_rows)
+        for col in cols:
+            assert table.column(col).to_pylist() == run.column(col).to_pylist(), f"{path}: column {col} differs"
+    print(f"  scores of the cold and the warm run equal `enformer-vep run`'s ({run.num_rows} rows; {', '.join(cols)})")
+
+
+if __name__ == "__main__":
+    main()

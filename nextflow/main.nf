@@ -1,0 +1,74 @@
+#!/usr/bin/env nextflow
+// enformer-vep: Enformer variant-effect scores for a GWAS, sharded over a cluster.
+//
+//   nextflow run nextflow/main.nf -params-file my-config.yaml -profile apptainer,slurm[,gpu]
+//   nextflow run nextflow/main.nf -profile test            # built-in demo data and the tiny model
+//
+// The configuration is the one YAML format of workflows/config.schema.yaml (documented field by field in
+// workflows/examples/config.yaml): its keys are this pipeline's params. The DAG (workflows/README.md) lives in
+// the ENFORMER_VEP subworkflow, which your own pipeline can include as well (nextflow/README.md).
+
+nextflow.enable.dsl = 2
+
+include { DEMO_DATA    } from './modules/local/demo_data/main'
+include { ENFORMER_VEP } from './subworkflows/local/enformer_vep/main'
+
+workflow {
+    // Unknown keys are errors, as in workflows/config.schema.yaml: a typo must not fall back to a default.
+    def schema = file("${projectDir}/../workflows/config.schema.yaml")
+    if (schema.exists()) {
+        def known = new org.yaml.snakeyaml.Yaml().load(schema.text).get('properties').keySet() + ['demo_data']
+        def unknown = params.keySet().findAll { key -> !(key in known) }
+        if (unknown) {
+            error("enformer-vep: unknown configuration keys ${unknown.join(', ')} (the keys of ${schema} are " +
+                  "snake_case: --shard_size 500, not --shard-size)")
+        }
+    }
+    else {
+        log.warn("enformer-vep: ${schema} not found; configuration keys not checked")
+    }
+
+    def missing = ['model', 'cache'].findAll { key -> !params[key] }
+    if (!params.demo_data) {
+        missing = ['variants', 'genome'].findAll { key -> !params[key] } + missing
+    }
+    if (missing) {
+        error("enformer-vep: missing ${missing.join(', ')}: pass -params-file CONFIG.yaml (every field: " +
+              "workflows/examples/config.yaml) or --${missing[0]} VALUE, or run -profile test")
+    }
+
+    def ch_variants
+    def ch_genome
+    def ch_genome_index
+    def ch_versions = Channel.empty()
+    if (params.variants || params.genome) {
+        if (!(params.variants && params.genome)) {
+            error("enformer-vep: `variants` and `genome` go together (demo_data is only used when both are unset)")
+        }
+        ch_variants = Channel.value(file(params.variants, checkIfExists: true))
+        ch_genome = Channel.value(file(params.genome, checkIfExists: true))
+        // Existing indexes travel with the FASTA; a missing one is built inside the task (not beside the FASTA).
+        ch_genome_index = Channel.value(['.fai', '.gzi'].collect { ext -> file("${params.genome}${ext}") }.findAll { index -> index.exists() })
+    }
+    else {
+        // -profile test: the built-in demo genome and Kunkle-layout table (`enformer-vep demo-data`).
+        DEMO_DATA()
+        ch_variants = DEMO_DATA.out.variants
+        ch_genome = DEMO_DATA.out.genome
+        ch_genome_index = DEMO_DATA.out.fai.map { fai -> [fai] }
+        ch_versions = ch_versions.mix(DEMO_DATA.out.versions)
+    }
+
+    ENFORMER_VEP(
+        ch_variants,
+        ch_genome,
+        ch_genome_index,
+        Channel.value(file(params.model, checkIfExists: true)),
+        params
+    )
+
+    ch_versions
+        .mix(ENFORMER_VEP.out.versions)
+        .unique { versions -> versions.text }
+        .collectFile(name: 'software_versions.yml', storeDir: "${params.results}/pipeline_info", sort: true, newLine: false)
+}

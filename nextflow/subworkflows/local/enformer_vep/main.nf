@@ -1,0 +1,110 @@
+// ENFORMER_VEP: the whole DAG of workflows/README.md, includable from any pipeline.
+//
+//   variants ─ EXTRACT_SEQS ─┬─ CHECK_CACHE shard 0 ─ (missing > 0?) ─ PREDICT shard 0 ─┐
+//    + genome                 ├─ CHECK_CACHE shard 1 ─ (missing = 0: no PREDICT task) ───┼─ MERGE ─ scores.parquet
+//                             └─ CHECK_CACHE shard N ─ (missing > 0?) ─ PREDICT shard N ─┘
+//
+// The DAG-level skip: CHECK_CACHE's summary JSON is read on the head node and only shards whose `missing` is
+// above zero are sent to PREDICT, so a run over a warm cache schedules no PREDICT (GPU) task at all. MERGE
+// waits for every CHECK_CACHE and every PREDICT summary (collected into one list), then scores.
+//
+// `opts` is the configuration as a map: the keys of workflows/config.schema.yaml (in the pipeline, `params`,
+// read from the same YAML with -params-file). Unset (null) keys are left out of the command lines, so the
+// binary's defaults apply. The namespace flags (head, n_encoding, store, window, center_bins) are built once
+// and given to CHECK_CACHE, PREDICT and MERGE alike: they choose the cache folder, so they must match.
+
+include { EXTRACT_SEQS } from '../../../modules/local/extract_seqs/main'
+include { CHECK_CACHE  } from '../../../modules/local/check_cache/main'
+include { PREDICT      } from '../../../modules/local/predict/main'
+include { MERGE        } from '../../../modules/local/merge/main'
+
+// A value for a bash command line, in single quotes.
+def shellQuote(value) {
+    return "'" + value.toString().replace("'", "'\\''") + "'"
+}
+
+// `--key value` for each key of `opts` that is set: null is left out, a list becomes one comma-separated value
+// (stats: [SAD, D2] → --stats 'SAD,D2'), snake_case keys become kebab-case flags.
+def cliFlags(Map opts, List keys) {
+    return keys
+        .findAll { key -> opts[key] != null }
+        .collect { key ->
+            def value = opts[key] instanceof List ? opts[key].join(',') : opts[key]
+            "--${key.replace('_', '-')} ${shellQuote(value)}"
+        }
+        .join(' ')
+}
+
+// The `missing` count of a CHECK_CACHE summary; rule 2 of workflows/README.md: nothing else decides PREDICT.
+def missingSequences(summary) {
+    def json = new groovy.json.JsonSlurper().parseText(summary.text)
+    if (!(json.missing instanceof Number)) {
+        error("enformer-vep: ${summary} has no numeric `missing` field; was it written by `enformer-vep check-cache`?")
+    }
+    return json.missing
+}
+
+workflow ENFORMER_VEP {
+    take:
+    ch_variants     // channel: the GWAS table or VCF (one file)
+    ch_genome       // channel: the reference FASTA (one file)
+    ch_genome_index // channel: a list of the FASTA's .fai/.gzi files, staged beside it ([]: built in the task)
+    ch_model        // channel: the ONNX model (one file)
+    opts            // map: the configuration (cache, device, shard_size, stats, ...; see above)
+
+    main:
+    if (!opts.cache) {
+        error("enformer-vep: no `cache` folder configured (see workflows/examples/config.yaml)")
+    }
+    // The shared cache: an absolute path, created here so that containers can bind it. Never staged.
+    def cache_path = file(opts.cache.toString()).toAbsolutePath()
+    cache_path.mkdirs()
+    def cache_dir = cache_path.toString()
+    def device = (opts.device ?: 'cpu').toString()
+    def legacy_cache = opts.legacy_cache ? file(opts.legacy_cache.toString(), checkIfExists: true) : []
+    def targets = opts.targets ? file(opts.targets.toString(), checkIfExists: true) : []
+
+    def extract_args = cliFlags(opts, ['shard_size', 'columns', 'max_pvalue', 'top', 'region', 'window'])
+    def namespace_args = cliFlags(opts, ['head', 'n_encoding', 'store', 'window', 'center_bins'])
+    def predict_args = [namespace_args, cliFlags(opts, ['batch_size'])].join(' ')
+    def merge_args = [namespace_args, cliFlags(opts, ['stats', 'tracks'])].join(' ')
+
+    // Value channels: the model is read by every CHECK_CACHE and PREDICT task, not consumed by the first.
+    def model = ch_model.first()
+
+    EXTRACT_SEQS(ch_variants.first(), ch_genome.first(), ch_genome_index.first(), extract_args)
+
+    // One CHECK_CACHE task per shard, tagged with the shard's name (shard-00000, ...).
+    def ch_shards = EXTRACT_SEQS.out.shards
+        .flatten()
+        .map { shard -> [shard.baseName, shard] }
+    CHECK_CACHE(ch_shards, model, cache_dir, legacy_cache, namespace_args)
+
+    // The DAG-level skip: a shard whose summary says `missing: 0` never reaches PREDICT.
+    def ch_todo = CHECK_CACHE.out.todo
+        .filter { shard_id, todo, summary -> missingSequences(summary) > 0 }
+        .map { shard_id, todo, summary -> [shard_id, todo] }
+    PREDICT(ch_todo, model, cache_dir, device, predict_args)
+
+    // MERGE waits for all CHECK_CACHE and all PREDICT tasks: their summaries, collected into one list
+    // (toList emits [] when there is no shard at all, so MERGE still runs and reports the empty result).
+    def ch_done = CHECK_CACHE.out.todo
+        .map { shard_id, todo, summary -> summary }
+        .mix(PREDICT.out.summary.map { shard_id, summary -> summary })
+        .toList()
+    MERGE(EXTRACT_SEQS.out.variants, model, cache_dir, legacy_cache, targets, merge_args, ch_done)
+
+    def ch_versions = EXTRACT_SEQS.out.versions
+        .mix(CHECK_CACHE.out.versions.first())
+        .mix(PREDICT.out.versions.first())
+        .mix(MERGE.out.versions)
+
+    emit:
+    scores    = MERGE.out.scores           // channel: scores.parquet
+    tracks    = MERGE.out.tracks           // channel: scores.tracks.tsv
+    variants  = EXTRACT_SEQS.out.variants  // channel: variants.parquet (every input row, with status)
+    manifest  = EXTRACT_SEQS.out.manifest  // channel: manifest.json
+    todo      = CHECK_CACHE.out.todo       // channel: [ shard_id, todo.parquet, summary.json ]
+    predicted = PREDICT.out.summary        // channel: [ shard_id, predict summary.json ] (shards that ran)
+    versions  = ch_versions                // channel: versions.yml files
+}
