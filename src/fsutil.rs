@@ -20,7 +20,17 @@ pub fn temp_path_for(path: &Path) -> PathBuf {
 
 /// Writes `bytes` to `path` atomically (see the module doc).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    write_atomic_with(path, |f| f.write_all(bytes))
+    if failpoint::hit("enospc") {
+        return Err(io::Error::from_raw_os_error(28)); // ENOSPC, as a full disk reports it
+    }
+    write_atomic_with(path, |f| {
+        if failpoint::hit("mid-write") {
+            f.write_all(&bytes[..bytes.len() / 2])?;
+            f.sync_all()?;
+            failpoint::crash();
+        }
+        f.write_all(bytes)
+    })
 }
 
 /// Like [`write_atomic`], with the content produced by `fill` writing into the temp file.
@@ -31,7 +41,13 @@ pub fn write_atomic_with(path: &Path, fill: impl FnOnce(&mut File) -> io::Result
         fill(&mut f)?;
         f.sync_all()?;
         drop(f);
+        if failpoint::hit("before-rename") {
+            failpoint::crash();
+        }
         fs::rename(&tmp, path)?;
+        if failpoint::hit("after-rename") {
+            failpoint::crash();
+        }
         sync_dir(path.parent().unwrap_or(Path::new(".")));
         Ok(())
     })();
@@ -46,6 +62,46 @@ pub fn sync_dir(dir: &Path) {
     let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
     if let Ok(d) = File::open(dir) {
         let _ = d.sync_all();
+    }
+}
+
+/// Fault injection for the crash tests (tests/faults.rs). `ENFORMER_VEP_FAILPOINT=<point>:<n>` makes the
+/// n-th atomic write that reaches `<point>` either end the process on the spot, as a SIGKILL would (no
+/// cleanup, no destructors: `mid-write` with half the bytes in the temp file, `before-rename` with the temp
+/// file complete, `after-rename` before the folder is synced), or fail with ENOSPC (`enospc`). Unset in
+/// normal use: one environment lookup per process.
+pub mod failpoint {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::OnceLock;
+
+    static SPEC: OnceLock<Option<(String, u64)>> = OnceLock::new();
+    static HITS: AtomicU64 = AtomicU64::new(0);
+
+    fn parse(spec: &str) -> Option<(String, u64)> {
+        let (point, n) = spec.rsplit_once(':')?;
+        Some((point.to_string(), n.parse().ok()?))
+    }
+
+    /// Whether this call is the configured point's n-th hit.
+    pub fn hit(point: &str) -> bool {
+        let spec = SPEC.get_or_init(|| std::env::var("ENFORMER_VEP_FAILPOINT").ok().as_deref().and_then(parse));
+        match spec {
+            Some((p, n)) if p == point => HITS.fetch_add(1, Ordering::SeqCst) + 1 == *n,
+            _ => false,
+        }
+    }
+
+    /// Ends the process without unwinding or cleanup, leaving the filesystem as a kill would.
+    pub fn crash() -> ! {
+        std::process::abort()
+    }
+
+    #[cfg(test)]
+    #[test]
+    fn specs_parse() {
+        assert_eq!(parse("mid-write:3"), Some(("mid-write".into(), 3)));
+        assert_eq!(parse("mid-write"), None);
+        assert_eq!(parse("x:y"), None);
     }
 }
 

@@ -112,7 +112,9 @@ pub fn predict(opts: &PredictOptions, mode: ProgressMode) -> anyhow::Result<Pred
             match run_full_batch(&mut model, &batch.onehot, n, opts.batch_size) {
                 Ok(outputs) => {
                     let seconds_each = t.elapsed().as_secs_f64() / n as f64;
-                    let _ = write_tx.send(ToWriter::Outputs { ids: batch.ids, outputs, seconds_each });
+                    if write_tx.send(ToWriter::Outputs { ids: batch.ids, outputs, seconds_each }).is_err() {
+                        break; // the writer stopped (the cache cannot be written): no point computing more
+                    }
                 }
                 Err(batch_err) => {
                     // Isolate the failing sequence(s): run the batch one by one.
@@ -209,6 +211,18 @@ fn read_stage(
     Ok(())
 }
 
+/// Errors after which no further entry can be written (full disk, quota, read-only or forbidden cache):
+/// these stop the run instead of failing every remaining sequence one by one.
+fn cache_unwritable(e: &crate::cache::CacheError) -> bool {
+    use std::io::ErrorKind::*;
+    match e {
+        crate::cache::CacheError::Create { source, .. } | crate::cache::CacheError::Write { source, .. } => {
+            matches!(source.kind(), StorageFull | QuotaExceeded | ReadOnlyFilesystem | PermissionDenied)
+        }
+        _ => false,
+    }
+}
+
 fn write_stage(
     rx: Receiver<ToWriter>,
     ns: &Namespace,
@@ -227,15 +241,22 @@ fn write_stage(
                 .into_iter()
                 .zip(outputs.chunks_exact(bins * tracks))
                 .map(|(id, out)| {
-                    let written = entry::encode(store, out, bins, tracks, center.clone())
-                        .map_err(|e| e.to_string())
-                        .and_then(|bytes| ns.write_entry(&id, &bytes).map_err(|e| e.to_string()));
-                    match written {
-                        Ok(_) => PredictRecord::computed(id, seconds_each),
-                        Err(e) => PredictRecord::failed(id, e),
+                    let bytes = match entry::encode(store, out, bins, tracks, center.clone()) {
+                        Ok(bytes) => bytes,
+                        Err(e) => return Ok(PredictRecord::failed(id, e.to_string())),
+                    };
+                    match ns.write_entry(&id, &bytes) {
+                        Ok(_) => Ok(PredictRecord::computed(id, seconds_each)),
+                        Err(e) if cache_unwritable(&e) => Err(anyhow::anyhow!(
+                            "{e}\nThe cache cannot take more entries, so predict stopped (the {computed} entries \
+                             written so far are complete and kept). Fix: free space or quota, or make the cache \
+                             writable (or choose another --cache), then run the same command again: it continues \
+                             where it stopped."
+                        )),
+                        Err(e) => Ok(PredictRecord::failed(id, e.to_string())),
                     }
                 })
-                .collect(),
+                .collect::<anyhow::Result<_>>()?,
         };
         for r in new {
             match r.status {
