@@ -13,6 +13,7 @@
 
 pub mod entry;
 pub mod fingerprint;
+pub mod legacy;
 pub mod npy;
 
 use std::fs;
