@@ -14,6 +14,7 @@
 pub mod entry;
 pub mod fingerprint;
 pub mod legacy;
+pub mod maintenance;
 pub mod npy;
 
 use std::fs;
