@@ -84,9 +84,12 @@ pub struct CheckArgs {
     /// Where the not-yet-cached sequences go (same schema as a shard).
     #[arg(long, value_name = "TODO.parquet")]
     pub out: PathBuf,
-    /// JSON summary {"sequences", "cached", "missing", ...}.
+    /// JSON summary {"sequences", "cached", "missing", "legacy", ...}.
     #[arg(long, value_name = "S.json")]
     pub summary: Option<PathBuf>,
+    /// The legacy Python tool's cache folder ({sha256}.pkl.gz): its entries count as cached.
+    #[arg(long, value_name = "OLD_DIR")]
+    pub legacy_cache: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -126,6 +129,9 @@ pub struct MergeArgs {
     pub out: PathBuf,
     #[command(flatten)]
     pub score: ScoreArgs,
+    /// The legacy Python tool's cache folder ({sha256}.pkl.gz), read for windows the cache does not have.
+    #[arg(long, value_name = "OLD_DIR")]
+    pub legacy_cache: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -148,6 +154,9 @@ pub struct RunArgs {
     pub runtime: RuntimeArgs,
     #[command(flatten)]
     pub score: ScoreArgs,
+    /// The legacy Python tool's cache folder ({sha256}.pkl.gz): windows it holds are read, not predicted.
+    #[arg(long, value_name = "OLD_DIR")]
+    pub legacy_cache: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
