@@ -2,6 +2,7 @@
 //! the work; each subcommand turns its flags into the library's options struct and prints the report.
 
 mod args;
+mod cache;
 mod commands;
 mod config;
 
@@ -55,6 +56,9 @@ pub enum Command {
     Run(RunArgs),
     /// Write a deterministic demo genome and Kunkle-layout table (for the demo and benchmarks).
     DemoData(DemoArgs),
+    /// Cache maintenance: stats, verify, gc, import-legacy.
+    #[command(subcommand)]
+    Cache(cache::CacheCommand),
 }
 
 #[derive(Debug, Args)]
@@ -202,6 +206,7 @@ pub fn run() -> anyhow::Result<i32> {
         Command::Predict(a) => commands::predict(a, threads, mode),
         Command::Merge(a) => commands::merge(a, mode),
         Command::Run(a) => commands::run_all(a, threads, mode),
+        Command::Cache(c) => cache::run(c, mode),
         Command::DemoData(a) => {
             let files = crate::demo::write_demo(&a.out_dir, a.genome_size, a.variants)?;
             eprintln!("wrote {} and {}", files.genome.display(), files.variants.display());
