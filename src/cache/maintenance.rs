@@ -595,7 +595,8 @@ pub fn gc(opts: &GcOptions) -> Result<GcReport, MaintenanceError> {
         let files = scan(ns)?;
         if let (false, Ok(fp)) = (kept(ns), &ns.fingerprint) {
             let entries: Vec<&CacheFile> = files.iter().filter(|f| f.kind == FileKind::Entry).collect();
-            let bytes: u64 = files.iter().map(|f| f.bytes).sum();
+            let fingerprint_file = fs::metadata(ns.dir.join("fingerprint.json")).map(|m| m.len()).unwrap_or(0);
+            let bytes: u64 = files.iter().map(|f| f.bytes).sum::<u64>() + fingerprint_file;
             let removed = opts.dry_run
                 || fs::remove_dir_all(&ns.dir)
                     .map_err(|e| {
