@@ -87,8 +87,9 @@ pub fn merge(opts: &MergeOptions, mode: ProgressMode) -> anyhow::Result<MergeRep
     needed.sort_unstable();
     needed.dedup();
     let refs: Vec<&str> = needed.iter().map(String::as_str).collect();
+    let ours = ns.contains_many(&refs);
     let mut missing: Vec<String> =
-        refs.iter().zip(ns.contains_many(&refs)).filter(|(_, ok)| !ok).map(|(id, _)| id.to_string()).collect();
+        refs.iter().zip(&ours).filter(|(_, ok)| !**ok).map(|(id, _)| id.to_string()).collect();
     if let Some(legacy) = &opts.legacy {
         let ids: Vec<&str> = missing.iter().map(String::as_str).collect();
         let found = legacy.contains_many(&ids);
@@ -105,7 +106,9 @@ pub fn merge(opts: &MergeOptions, mode: ProgressMode) -> anyhow::Result<MergeRep
     let mut corrupt: Vec<String> = Vec::new();
     let mut shape = None;
     let read = |id: &str, expect: Expect| read_entry_or_legacy(&ns, opts, id, expect);
-    for id in &needed {
+    // Our own entries first: a legacy entry of the wrong shape must not set the shape the others are held to.
+    let by_ours = needed.iter().zip(&ours).filter(|(_, o)| **o).chain(needed.iter().zip(&ours).filter(|(_, o)| !**o));
+    for (id, _) in by_ours {
         match read(id, Expect::default()) {
             Some((EntryData::Full(_), [b, t])) => shape = Some((Some(b), t)),
             Some((_, [_, t])) => shape = Some((None, t)),
