@@ -226,6 +226,30 @@ fn imported_and_direct_legacy_entries_score_identically_to_fresh_predictions() {
     assert_eq!(code, Some(1));
     assert!(err.contains("check-cache"), "{err}");
 
+    // A legacy entry of the wrong shape standing in for a missing entry is named and not used.
+    let gone = walk(&imported_cache).into_iter().find(|p| p.to_string_lossy().ends_with(".npy.zst")).unwrap();
+    let gone_key = gone.file_name().unwrap().to_string_lossy().split('.').next().unwrap().to_string();
+    std::fs::remove_file(&gone).unwrap();
+    let old2 = d.join("legacy-wrong-shape");
+    std::fs::create_dir(&old2).unwrap();
+    let wrong = old2.join(format!("{gone_key}.pkl.gz"));
+    std::fs::copy(fx.join("p3_array3d.pkl.gz"), &wrong).unwrap();
+    let (code, _, err) = run_code(&[
+        "merge",
+        "--variants",
+        variants.to_str().unwrap(),
+        "--cache",
+        imported_cache.to_str().unwrap(),
+        "--model",
+        &model,
+        "--out",
+        d.join("y.parquet").to_str().unwrap(),
+        "--legacy-cache",
+        old2.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains(wrong.to_str().unwrap()) && err.contains("[896, 5]") && err.contains(&gone_key), "{err}");
+
     // check-cache counts legacy entries as cached: nothing to predict.
     let shards: Vec<PathBuf> =
         std::fs::read_dir(d.join("fresh.parquet.work/extract/shards")).unwrap().map(|e| e.unwrap().path()).collect();
