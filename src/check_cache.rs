@@ -1,12 +1,14 @@
 //! `check-cache`: which sequences of a shard are not cached yet. Existence checks only (no entry is read),
 //! in parallel, streaming the shard; the missing sequences go to a TODO table with the shard's schema and the
-//! counts to a JSON summary that a workflow engine reads to decide whether `predict` runs at all.
+//! counts to a JSON summary that a workflow engine reads to decide whether `predict` runs at all. With a legacy
+//! cache folder, a sequence whose `{seq_id}.pkl.gz` is there counts as cached too (`merge` reads it).
 
 use std::path::PathBuf;
 
 use anyhow::Context;
 use serde::Serialize;
 
+use crate::cache::legacy::LegacyCache;
 use crate::cache::{Cache, Fingerprint};
 use crate::progress::{Progress, ProgressMode};
 use crate::tables::sequences::{SequenceReader, SequenceWriter};
@@ -18,6 +20,8 @@ pub struct CheckOptions {
     pub fingerprint: Fingerprint,
     pub out: PathBuf,
     pub summary: Option<PathBuf>,
+    /// The legacy tool's cache folder: its entries count as cached (existence only, as ours).
+    pub legacy: Option<LegacyCache>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -25,6 +29,8 @@ pub struct CheckSummary {
     pub sequences: u64,
     pub cached: u64,
     pub missing: u64,
+    /// Of `cached`, how many only the legacy folder holds.
+    pub legacy: u64,
     pub shard: String,
     pub todo: String,
     pub cache_namespace: String,
@@ -36,7 +42,7 @@ pub fn check_cache(opts: &CheckOptions, mode: ProgressMode) -> anyhow::Result<Ch
     let reader = SequenceReader::open(&opts.shard)?;
     let progress = Progress::new(mode, "check-cache", "sequences", Some(reader.rows() as u64));
     let mut todo = SequenceWriter::create(&opts.out)?;
-    let (mut sequences, mut cached) = (0u64, 0u64);
+    let (mut sequences, mut cached, mut legacy) = (0u64, 0u64, 0u64);
     let window = opts.fingerprint.window;
     for batch in reader {
         let batch = batch?;
@@ -48,15 +54,27 @@ pub fn check_cache(opts: &CheckOptions, mode: ProgressMode) -> anyhow::Result<Ch
                 bad.sequence.len()
             );
         }
-        let present = {
+        let (present, in_legacy) = {
             let ids: Vec<&str> = batch.iter().map(|r| r.seq_id.as_str()).collect();
-            ns.contains_many(&ids)
+            let present = ns.contains_many(&ids);
+            let in_legacy = match &opts.legacy {
+                Some(l) => {
+                    let absent: Vec<&str> = ids.iter().zip(&present).filter(|(_, p)| !**p).map(|(id, _)| *id).collect();
+                    let found = l.contains_many(&absent);
+                    absent.into_iter().zip(found).filter(|(_, f)| *f).map(|(id, _)| id.to_string()).collect()
+                }
+                None => std::collections::HashSet::new(),
+            };
+            (present, in_legacy)
         };
         let n = batch.len() as u64;
         for (row, present) in batch.into_iter().zip(present) {
             sequences += 1;
             if present {
                 cached += 1;
+            } else if in_legacy.contains(&row.seq_id) {
+                cached += 1;
+                legacy += 1;
             } else {
                 todo.push(row.seq_id, row.sequence)?;
             }
@@ -69,6 +87,7 @@ pub fn check_cache(opts: &CheckOptions, mode: ProgressMode) -> anyhow::Result<Ch
         sequences,
         cached,
         missing: sequences - cached,
+        legacy,
         shard: opts.shard.display().to_string(),
         todo: opts.out.display().to_string(),
         cache_namespace: ns.dir().display().to_string(),

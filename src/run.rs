@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::cache::legacy::LegacyCache;
 use crate::cache::Fingerprint;
 use crate::check_cache::{check_cache, CheckOptions};
 use crate::extract::{extract_seqs, ExtractOptions, Manifest};
@@ -29,6 +30,8 @@ pub struct RunOptions {
     pub tracks: Option<String>,
     pub out: PathBuf,
     pub work_dir: PathBuf,
+    /// The legacy tool's cache folder: windows it holds are not predicted but read from it by merge.
+    pub legacy: Option<LegacyCache>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -45,6 +48,7 @@ pub fn run_pipeline(opts: &RunOptions, mode: ProgressMode) -> anyhow::Result<Run
     let extract_dir = opts.extract.out_dir.clone();
     let manifest = extract_seqs(&opts.extract, mode)?;
     let mut totals = (0u64, 0u64, 0u64, 0u64);
+    let mut legacy = opts.legacy.clone();
     // Two rounds at most: merge moves corrupt entries aside, and the second round recomputes them.
     for round in 0..2 {
         for shard in &manifest.shards {
@@ -57,6 +61,7 @@ pub fn run_pipeline(opts: &RunOptions, mode: ProgressMode) -> anyhow::Result<Run
                     fingerprint: opts.fingerprint.clone(),
                     out: todo.clone(),
                     summary: Some(opts.work_dir.join("todo").join(format!("{name}.summary.json"))),
+                    legacy: legacy.clone(),
                 },
                 mode,
             )?;
@@ -95,6 +100,7 @@ pub fn run_pipeline(opts: &RunOptions, mode: ProgressMode) -> anyhow::Result<Run
                 targets: opts.targets.clone(),
                 tracks: opts.tracks.clone(),
                 center_bins: opts.center_bins,
+                legacy: legacy.clone(),
             },
             mode,
         );
@@ -111,6 +117,10 @@ pub fn run_pipeline(opts: &RunOptions, mode: ProgressMode) -> anyhow::Result<Run
             }
             Err(e) if round == 0 && totals.3 == 0 && e.downcast_ref::<MissingEntries>().is_some() => {
                 eprintln!("run: {e}; recomputing them");
+                // An unreadable legacy entry is not trusted again: its window is predicted in the second round.
+                if let (Some(l), Some(m)) = (&legacy, e.downcast_ref::<MissingEntries>()) {
+                    legacy = Some(l.excluding(m.seq_ids.iter().cloned()));
+                }
             }
             Err(e) => return Err(e),
         }

@@ -13,6 +13,9 @@
 
 pub mod entry;
 pub mod fingerprint;
+pub mod import;
+pub mod legacy;
+pub mod maintenance;
 pub mod npy;
 
 use std::fs;

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use super::{CheckArgs, ExtractArgs, MergeArgs, PredictArgs, RunArgs};
+use crate::cache::legacy::LegacyCache;
 use crate::check_cache::{check_cache, CheckOptions};
 use crate::extract::{extract_seqs, Manifest};
 use crate::merge::{merge as merge_step, MergeOptions};
@@ -42,11 +43,23 @@ pub fn check(a: CheckArgs, mode: ProgressMode) -> anyhow::Result<i32> {
         cache: a.cache,
         out: a.out,
         summary: a.summary,
+        legacy: legacy_cache(a.legacy_cache.as_deref())?,
     };
     let s = check_cache(&opts, mode)?;
-    eprintln!("check-cache: {} sequences, {} cached, {} missing -> {}", s.sequences, s.cached, s.missing, s.todo);
-    println!("{}", serde_json::json!({"sequences": s.sequences, "cached": s.cached, "missing": s.missing}));
+    let legacy = if opts.legacy.is_some() { format!(" ({} of them legacy)", s.legacy) } else { String::new() };
+    eprintln!(
+        "check-cache: {} sequences, {} cached{legacy}, {} missing -> {}",
+        s.sequences, s.cached, s.missing, s.todo
+    );
+    println!(
+        "{}",
+        serde_json::json!({"sequences": s.sequences, "cached": s.cached, "missing": s.missing, "legacy": s.legacy})
+    );
     Ok(0)
+}
+
+fn legacy_cache(dir: Option<&std::path::Path>) -> anyhow::Result<Option<LegacyCache>> {
+    dir.map(|d| LegacyCache::open(d).map_err(|e| anyhow::anyhow!("--legacy-cache: {e}"))).transpose()
 }
 
 fn default_manifest(sequences: &std::path::Path) -> PathBuf {
@@ -85,6 +98,7 @@ pub fn merge(a: MergeArgs, mode: ProgressMode) -> anyhow::Result<i32> {
         targets: a.score.targets,
         tracks: a.score.tracks,
         center_bins: a.model.center_bins,
+        legacy: legacy_cache(a.legacy_cache.as_deref())?,
     };
     let r = merge_step(&opts, mode)?;
     eprintln!("merge: {} of {} variants scored over {} tracks -> {}", r.scored, r.rows_in, r.tracks, r.out);
@@ -110,6 +124,7 @@ pub fn run_all(a: RunArgs, threads: Option<usize>, mode: ProgressMode) -> anyhow
         tracks: a.score.tracks,
         out: a.out,
         work_dir,
+        legacy: legacy_cache(a.legacy_cache.as_deref())?,
     };
     let r = run_pipeline(&opts, mode)?;
     print_extract(&r.extract, &opts.extract.out_dir);

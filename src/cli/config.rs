@@ -71,33 +71,51 @@ pub fn merge_config(argv: Vec<OsString>) -> anyhow::Result<Vec<OsString>> {
         anyhow::bail!("config {} must be a YAML mapping of flag: value", path.display());
     };
 
+    // A group of subcommands (`cache stats`, `cache gc`, ...): the flags belong to the nested subcommand.
+    let group = cmd.find_subcommand(&sub_name).context("subcommand vanished")?;
+    let nested = argv[sub_idx + 1..].iter().enumerate().find_map(|(i, a)| {
+        let a = a.to_string_lossy();
+        group.get_subcommands().find(|c| c.get_name() == a).map(|c| (sub_idx + 1 + i, c))
+    });
+    let (insert_at, sub) = nested.unwrap_or((sub_idx, group));
+    let path_names: Vec<String> =
+        std::iter::once(sub_name.clone()).chain(nested.map(|(_, c)| c.get_name().to_string())).collect();
+
+    // Keys naming a subcommand are sections only when they hold a mapping (`cache: /shared/cache` is the
+    // --cache flag, `cache: {gc: ...}` the section of the cache commands).
     let norm = |k: &Value| scalar(k).map(|s| s.replace('_', "-"));
     let mut merged: BTreeMap<String, Value> = BTreeMap::new();
-    let mut section = None;
-    for (k, v) in &map {
-        let Some(key) = norm(k) else { continue };
-        if key == sub_name {
-            section = Some(v.clone());
-        } else if !sub_names.contains(&key) {
-            merged.insert(key, v.clone());
-        }
-    }
-    if let Some(Value::Mapping(sec)) = section {
-        for (k, v) in &sec {
-            if let Some(key) = norm(k) {
+    let mut level = Some(map);
+    let mut scope = &cmd;
+    for depth in 0..=path_names.len() {
+        let Some(current) = level.take() else { break };
+        let names: Vec<&str> = scope.get_subcommands().map(|c| c.get_name()).collect();
+        for (k, v) in &current {
+            let Some(key) = norm(k) else { continue };
+            if let (Value::Mapping(sec), true) = (v, names.contains(&key.as_str())) {
+                if path_names.get(depth) == Some(&key) {
+                    level = Some(sec.clone());
+                }
+            } else {
                 merged.insert(key, v.clone());
             }
         }
+        if let Some(name) = path_names.get(depth) {
+            scope = scope.find_subcommand(name).context("subcommand vanished")?;
+        }
     }
 
-    let sub = cmd.find_subcommand(&sub_name).context("subcommand vanished")?;
     let longs = |c: &clap::Command| -> Vec<(String, bool)> {
         c.get_arguments()
             .filter_map(|a| Some((a.get_long()?.to_string(), matches!(a.get_action(), clap::ArgAction::SetTrue))))
             .collect()
     };
     let own: Vec<(String, bool)> = longs(sub).into_iter().chain(longs(&cmd)).collect();
-    let anywhere: Vec<String> = cmd.get_subcommands().flat_map(|c| longs(c).into_iter().map(|(l, _)| l)).collect();
+    let anywhere: Vec<String> = cmd
+        .get_subcommands()
+        .flat_map(|c| std::iter::once(c).chain(c.get_subcommands()))
+        .flat_map(|c| longs(c).into_iter().map(|(l, _)| l))
+        .collect();
 
     let mut generated: Vec<OsString> = Vec::new();
     for (key, value) in merged {
@@ -134,9 +152,9 @@ pub fn merge_config(argv: Vec<OsString>) -> anyhow::Result<Vec<OsString>> {
             generated.push(format!("--{long}={s}").into());
         }
     }
-    let mut out: Vec<OsString> = argv[..=sub_idx].to_vec();
+    let mut out: Vec<OsString> = argv[..=insert_at].to_vec();
     out.extend(generated);
-    out.extend(argv[sub_idx + 1..].iter().cloned());
+    out.extend(argv[insert_at + 1..].iter().cloned());
     Ok(out)
 }
 
@@ -191,6 +209,29 @@ containers: {cpu: img}
         assert_eq!(a.score.stats, ["SAD", "D2"]);
         assert_eq!(a.score.targets, None);
         assert_eq!(a.variants, [PathBuf::from("a.parquet"), PathBuf::from("b.parquet")], "repeated --variants add up");
+    }
+
+    #[test]
+    fn cache_is_a_flag_and_a_section_and_cache_subcommands_get_their_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("c.yaml");
+        std::fs::write(&cfg, "cache: /shared/cache\nlegacy_cache: /old\nmodel: m.onnx\n").unwrap();
+        let c = cfg.to_str().unwrap();
+        let argv = args(&["ev", "--config", c, "merge", "--variants", "v.parquet", "--out", "o"]);
+        let cli = Cli::try_parse_from(merge_config(argv).unwrap()).unwrap();
+        let super::super::Command::Merge(a) = cli.command else { panic!() };
+        assert_eq!(a.cache, PathBuf::from("/shared/cache"), "a scalar `cache:` is the --cache flag");
+        assert_eq!(a.legacy_cache, Some(PathBuf::from("/old")));
+
+        std::fs::write(&cfg, "cache:\n  cache: /c\n  dry_run: true\n  gc:\n    older_than: 30d\nmodel: m.onnx\n")
+            .unwrap();
+        let cli = Cli::try_parse_from(merge_config(args(&["ev", "--config", c, "cache", "gc"])).unwrap()).unwrap();
+        let super::super::Command::Cache(super::super::cache::CacheCommand::Gc(g)) = cli.command else { panic!() };
+        assert_eq!((g.cache, g.older_than.as_deref(), g.dry_run), (PathBuf::from("/c"), Some("30d"), true));
+        let argv = args(&["ev", "--config", c, "cache", "stats", "--cache", "/mine"]);
+        let cli = Cli::try_parse_from(merge_config(argv).unwrap()).unwrap();
+        let super::super::Command::Cache(super::super::cache::CacheCommand::Stats(st)) = cli.command else { panic!() };
+        assert_eq!(st.cache, PathBuf::from("/mine"), "the command line wins");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! the work; each subcommand turns its flags into the library's options struct and prints the report.
 
 mod args;
+mod cache;
 mod commands;
 mod config;
 
@@ -55,6 +56,9 @@ pub enum Command {
     Run(RunArgs),
     /// Write a deterministic demo genome and Kunkle-layout table (for the demo and benchmarks).
     DemoData(DemoArgs),
+    /// Cache maintenance: stats, verify, gc, import-legacy.
+    #[command(subcommand)]
+    Cache(cache::CacheCommand),
 }
 
 #[derive(Debug, Args)]
@@ -84,9 +88,12 @@ pub struct CheckArgs {
     /// Where the not-yet-cached sequences go (same schema as a shard).
     #[arg(long, value_name = "TODO.parquet")]
     pub out: PathBuf,
-    /// JSON summary {"sequences", "cached", "missing", ...}.
+    /// JSON summary {"sequences", "cached", "missing", "legacy", ...}.
     #[arg(long, value_name = "S.json")]
     pub summary: Option<PathBuf>,
+    /// The legacy Python tool's cache folder ({sha256}.pkl.gz): its entries count as cached.
+    #[arg(long, value_name = "OLD_DIR")]
+    pub legacy_cache: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -126,6 +133,9 @@ pub struct MergeArgs {
     pub out: PathBuf,
     #[command(flatten)]
     pub score: ScoreArgs,
+    /// The legacy Python tool's cache folder ({sha256}.pkl.gz), read for windows the cache does not have.
+    #[arg(long, value_name = "OLD_DIR")]
+    pub legacy_cache: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -148,6 +158,9 @@ pub struct RunArgs {
     pub runtime: RuntimeArgs,
     #[command(flatten)]
     pub score: ScoreArgs,
+    /// The legacy Python tool's cache folder ({sha256}.pkl.gz): windows it holds are read, not predicted.
+    #[arg(long, value_name = "OLD_DIR")]
+    pub legacy_cache: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -193,6 +206,7 @@ pub fn run() -> anyhow::Result<i32> {
         Command::Predict(a) => commands::predict(a, threads, mode),
         Command::Merge(a) => commands::merge(a, mode),
         Command::Run(a) => commands::run_all(a, threads, mode),
+        Command::Cache(c) => cache::run(c, mode),
         Command::DemoData(a) => {
             let files = crate::demo::write_demo(&a.out_dir, a.genome_size, a.variants)?;
             eprintln!("wrote {} and {}", files.genome.display(), files.variants.display());

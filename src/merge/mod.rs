@@ -1,6 +1,7 @@
 //! `merge`: variants + cache → `scores.parquet`, one row per scored variant with its columns from
 //! `variants.parquet` and one list<float32> column per statistic (length = kept tracks, channel order),
-//! computed in float64 from the two cache entries.
+//! computed in float64 from the two cache entries. With a legacy cache folder, a window missing from the
+//! cache is read from the legacy tool's `{seq_id}.pkl.gz` instead (shape-checked, in the namespace's store mode).
 
 pub mod targets;
 
@@ -18,7 +19,8 @@ use regex::Regex;
 
 pub use targets::{read_targets, Track};
 
-use crate::cache::entry::Expect;
+use crate::cache::entry::{EntryData, Expect};
+use crate::cache::legacy::LegacyCache;
 use crate::cache::{Cache, Fingerprint, Lookup, Namespace};
 use crate::orient::Status;
 use crate::progress::{Progress, ProgressMode};
@@ -36,6 +38,8 @@ pub struct MergeOptions {
     pub targets: Option<PathBuf>,
     pub tracks: Option<String>,
     pub center_bins: usize,
+    /// The legacy tool's cache folder, read for windows our cache does not have.
+    pub legacy: Option<LegacyCache>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -83,8 +87,14 @@ pub fn merge(opts: &MergeOptions, mode: ProgressMode) -> anyhow::Result<MergeRep
     needed.sort_unstable();
     needed.dedup();
     let refs: Vec<&str> = needed.iter().map(String::as_str).collect();
-    let missing: Vec<String> =
-        refs.iter().zip(ns.contains_many(&refs)).filter(|(_, ok)| !ok).map(|(id, _)| id.to_string()).collect();
+    let ours = ns.contains_many(&refs);
+    let mut missing: Vec<String> =
+        refs.iter().zip(&ours).filter(|(_, ok)| !**ok).map(|(id, _)| id.to_string()).collect();
+    if let Some(legacy) = &opts.legacy {
+        let ids: Vec<&str> = missing.iter().map(String::as_str).collect();
+        let found = legacy.contains_many(&ids);
+        missing = missing.into_iter().zip(found).filter(|(_, f)| !f).map(|(id, _)| id).collect();
+    }
     if !missing.is_empty() {
         return Err(missing_error(missing, variants, &ns).into());
     }
@@ -95,16 +105,17 @@ pub fn merge(opts: &MergeOptions, mode: ProgressMode) -> anyhow::Result<MergeRep
     // are collected and reported together with the rest at the end.
     let mut corrupt: Vec<String> = Vec::new();
     let mut shape = None;
-    for id in &needed {
-        match ns.read_entry(id, Expect::default()) {
-            Lookup::Hit(crate::cache::entry::EntryData::Full(_), [b, t]) => shape = Some((Some(b), t)),
-            Lookup::Hit(_, [_, t]) => shape = Some((None, t)),
-            Lookup::Corrupt(msg) => {
-                eprintln!("warning: {msg}");
+    let read = |id: &str, expect: Expect| read_entry_or_legacy(&ns, opts, id, expect);
+    // Our own entries first: a legacy entry of the wrong shape must not set the shape the others are held to.
+    let by_ours = needed.iter().zip(&ours).filter(|(_, o)| **o).chain(needed.iter().zip(&ours).filter(|(_, o)| !**o));
+    for (id, _) in by_ours {
+        match read(id, Expect::default()) {
+            Some((EntryData::Full(_), [b, t])) => shape = Some((Some(b), t)),
+            Some((_, [_, t])) => shape = Some((None, t)),
+            None => {
                 corrupt.push(id.clone());
                 continue;
             }
-            Lookup::Missing => corrupt.push(id.clone()),
         }
         break;
     }
@@ -186,14 +197,7 @@ pub fn merge(opts: &MergeOptions, mode: ProgressMode) -> anyhow::Result<MergeRep
                     .map(|row| {
                         let read = |id: &Option<String>| {
                             let id = id.as_deref().unwrap_or("");
-                            match ns.read_entry(id, expect) {
-                                Lookup::Hit(d, _) => Ok(d),
-                                Lookup::Corrupt(msg) => {
-                                    eprintln!("warning: {msg}");
-                                    Err(id.to_string())
-                                }
-                                Lookup::Missing => Err(id.to_string()),
-                            }
+                            read(id, expect).map(|(d, _)| d).ok_or_else(|| id.to_string())
                         };
                         let (r, a) = (read(&row.ref_seq_id)?, read(&row.alt_seq_id)?);
                         compute(&opts.stats, &r, &a, tracks, center.clone(), &keep).map_err(|e| format!("!{e}"))
@@ -234,6 +238,46 @@ pub fn merge(opts: &MergeOptions, mode: ProgressMode) -> anyhow::Result<MergeRep
     out.finish()?;
     write_tracks_sidecar(&opts.out, &kept_meta)?;
     Ok(MergeReport { rows_in, scored, tracks: keep.len(), out: opts.out.display().to_string() })
+}
+
+/// Our entry; when it is missing (or corrupt: moved aside) and a legacy folder is given, the legacy entry,
+/// checked against `expect` and converted to what an entry of the namespace's store mode holds. Problems are
+/// printed as warnings; None means the window cannot be scored.
+fn read_entry_or_legacy(
+    ns: &Namespace,
+    opts: &MergeOptions,
+    id: &str,
+    expect: Expect,
+) -> Option<(EntryData, [usize; 2])> {
+    match ns.read_entry(id, expect) {
+        Lookup::Hit(d, shape) => return Some((d, shape)),
+        Lookup::Corrupt(msg) => eprintln!("warning: {msg}"),
+        Lookup::Missing => {}
+    }
+    let legacy = opts.legacy.as_ref().filter(|l| l.contains(id))?;
+    let fp = &opts.fingerprint;
+    let converted = legacy.read(id, &fp.head).and_then(|a| {
+        let (bins, tracks) = (expect.bins.unwrap_or(a.bins), expect.tracks.unwrap_or(a.tracks));
+        let a = a
+            .expect_shape(&fp.head, bins, tracks)
+            .map_err(|e| format!("legacy entry {}: {e}", legacy.path(id).display()))?;
+        let center = center_bins(fp.window, a.bins, fp.summary_center_bins.unwrap_or(opts.center_bins));
+        let data = a
+            .to_entry_data(fp.store, center)
+            .map_err(|e| format!("legacy entry {}: {e}", legacy.path(id).display()))?;
+        let rows = if matches!(data, EntryData::Summary { .. }) { 2 } else { a.bins };
+        Ok((data, [rows, a.tracks]))
+    });
+    match converted {
+        Ok(v) => Some(v),
+        Err(msg) => {
+            eprintln!(
+                "warning: {msg}; not used. fix: move it out of {} (check-cache counts it as cached), or run `enformer-vep cache import-legacy`, which lists every unreadable legacy entry",
+                legacy.dir().display()
+            );
+            None
+        }
+    }
 }
 
 fn missing_error(seq_ids: Vec<String>, variants: usize, ns: &Namespace) -> MissingEntries {

@@ -1,0 +1,405 @@
+//! `enformer-vep cache stats|verify|gc|import-legacy` and the legacy reads of check-cache, merge and run.
+//!
+//! Legacy entries are written by numpy itself (`scripts/make_legacy_fixtures.py`, run with the test venv of
+//! `scripts/pyenv`, which `scripts/test` creates first); without that venv those tests print SKIP.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::{Duration, SystemTime};
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::Float32Type;
+use arrow_array::Array;
+use common::*;
+use enformer_vep::cache::entry;
+use enformer_vep::cache::legacy;
+use enformer_vep::cache::npy;
+use enformer_vep::cache::{Cache, Fingerprint, NEncoding, StoreMode};
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn tiny_model() -> PathBuf {
+    root().join("tests/models/tiny_enformer.onnx")
+}
+
+/// The test venv's python (numpy, zstandard), or None with a SKIP message.
+fn python() -> Option<PathBuf> {
+    let p = std::env::var_os("ENFORMER_VEP_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join(".venv-test/bin/python"));
+    if p.exists() {
+        Some(p)
+    } else {
+        eprintln!("SKIP: {} is absent (run `bash scripts/pyenv`; scripts/test does)", p.display());
+        None
+    }
+}
+
+fn fixtures_script(py: &Path, args: &[&str]) -> Output {
+    let out = std::process::Command::new(py)
+        .arg(root().join("scripts/make_legacy_fixtures.py"))
+        .args(args)
+        .output()
+        .expect("python runs");
+    assert!(out.status.success(), "make_legacy_fixtures.py {args:?}:\n{}", String::from_utf8_lossy(&out.stderr));
+    out
+}
+
+fn run_code(args: &[&str]) -> (Option<i32>, serde_json::Value, String) {
+    let out = bin().args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let json = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    (out.status.code(), json, stderr)
+}
+
+fn bits(v: &[f32]) -> Vec<u32> {
+    v.iter().map(|x| x.to_bits()).collect()
+}
+
+#[test]
+fn numpy_fixtures_of_every_protocol_and_form_read_exactly() {
+    let Some(py) = python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    fixtures_script(&py, &["fixtures", dir.path().to_str().unwrap(), "--bins", "896", "--tracks", "5"]);
+    let manifest: Vec<serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(dir.path().join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest.len(), 4 * 7, "protocols 2-5 x 7 forms");
+    for m in &manifest {
+        let name = m["name"].as_str().unwrap();
+        let got = legacy::read_file(&dir.path().join(format!("{name}.pkl.gz")), "human")
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let (dtype, shape, raw) = npy::read_file(&dir.path().join(format!("{name}.expected.npy"))).unwrap();
+        assert_eq!((dtype, shape), (npy::Dtype::F32, vec![896, 5]), "{name}");
+        let want: Vec<f32> = raw.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
+        assert_eq!((got.bins, got.tracks), (896, 5), "{name}");
+        assert_eq!(bits(&got.data), bits(&want), "{name}: values differ from what numpy wrote");
+    }
+    // The dict form also serves the other head; a head the dict lacks is a clear error.
+    let mouse = legacy::read_file(&dir.path().join("p4_dict.pkl.gz"), "mouse").unwrap();
+    assert_eq!((mouse.bins, mouse.tracks), (896, 3));
+    let err = legacy::read_file(&dir.path().join("p2_float16.pkl.gz"), "mouse").unwrap_err();
+    assert!(err.to_string().contains("'human'"), "{err}");
+}
+
+/// Per statistic: the scores' list values, as bits.
+fn scores(path: &Path) -> Vec<(String, Vec<Vec<u32>>)> {
+    ["SAD", "logSED", "D2", "CENTER"]
+        .iter()
+        .map(|stat| {
+            let lists = read_batches(path)
+                .iter()
+                .flat_map(|b| {
+                    let list = b.column_by_name(stat).unwrap().as_list::<i32>().clone();
+                    (0..list.len())
+                        .map(|i| bits(list.value(i).as_primitive::<Float32Type>().values()))
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            (stat.to_string(), lists)
+        })
+        .collect()
+}
+
+fn gz(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(bytes).unwrap();
+    e.finish().unwrap()
+}
+
+#[test]
+fn imported_and_direct_legacy_entries_score_identically_to_fresh_predictions() {
+    let Some(real) = real_data() else { return };
+    let Some(py) = python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let s = |p: &Path| p.to_str().unwrap().to_owned();
+    let genome = linked_genome(&real, "varda_hg19_chr20_1-200000.fa", d);
+    let vcf = real.join("vcf/varda_gonl-summary_chr20_60k-200k.hg19.vcf");
+    let model = s(&tiny_model());
+    let run = |cache: &Path, out: &Path, extra: &[&str]| -> serde_json::Value {
+        let mut args = vec!["run".to_string(), "--variants".into(), s(&vcf), "--genome".into(), s(&genome)];
+        args.extend(["--model".into(), model.clone(), "--cache".into(), s(cache), "--out".into(), s(out)]);
+        args.extend(["--region".into(), "20:60000-64000".into(), "--shard-size".into(), "10".into()]);
+        args.extend(extra.iter().map(|a| a.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        serde_json::from_slice(&run_ok(&args).stdout).unwrap()
+    };
+
+    // Fresh predictions.
+    let fresh_cache = d.join("fresh-cache");
+    let fresh = d.join("fresh.parquet");
+    let first = run(&fresh_cache, &fresh, &[]);
+    assert!(first["computed"].as_u64().unwrap() >= 10, "{first}");
+    let variants = d.join("fresh.parquet.work/extract/variants.parquet");
+    let ns_dirs: Vec<PathBuf> = std::fs::read_dir(fresh_cache.join("v1")).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(ns_dirs.len(), 1);
+    let n_entries = walk(&ns_dirs[0]).iter().filter(|p| p.to_string_lossy().ends_with(".npy.zst")).count() as u64;
+    assert_eq!(n_entries, first["computed"].as_u64().unwrap());
+
+    // The legacy tool's folder: the same outputs pickled by numpy (protocols 2-5, every lossless form), plus
+    // four unreadable entries and a file that is no entry at all.
+    let old = d.join("legacy");
+    let made = fixtures_script(&py, &["from-cache", &s(&ns_dirs[0]), &s(&old)]);
+    let made: serde_json::Value = serde_json::from_slice(&made.stdout).unwrap();
+    assert_eq!(made["written"].as_u64(), Some(n_entries));
+    let fx = d.join("fixtures");
+    fixtures_script(&py, &["fixtures", &s(&fx), "--bins", "896", "--tracks", "5"]);
+    let bad_key = |i: u8| enformer_vep::window::seq_id(&[b'Z', i]);
+    let some_entry = std::fs::read_dir(&old).unwrap().next().unwrap().unwrap().path();
+    let whole = std::fs::read(&some_entry).unwrap();
+    let bad = [
+        (bad_key(1), whole[..whole.len() / 2].to_vec()), // truncated gzip
+        (bad_key(2), gz(b"this is not a pickle")),       // gzip of text
+        (bad_key(3), b"plain text, not gzip".to_vec()),  // not gzip
+        (bad_key(4), std::fs::read(fx.join("p4_array2d.pkl.gz")).unwrap()), // 5 tracks, not 16
+    ];
+    for (k, bytes) in &bad {
+        std::fs::write(old.join(format!("{k}.pkl.gz")), bytes).unwrap();
+    }
+    std::fs::write(old.join("README.txt"), b"notes").unwrap();
+
+    // import-legacy: everything readable is imported, the four bad files are listed, exit 1.
+    let imported_cache = d.join("imported-cache");
+    let import = |extra: &[&str]| {
+        let mut args = vec!["cache", "import-legacy", "--from", old.to_str().unwrap()];
+        args.extend(["--cache", imported_cache.to_str().unwrap(), "--model", model.as_str()]);
+        args.extend_from_slice(extra);
+        run_code(&args)
+    };
+    let summary = d.join("import.json");
+    let (code, json, err) = import(&["--summary", summary.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{err}");
+    assert_eq!(json["imported"].as_u64(), Some(n_entries), "{err}");
+    assert_eq!(
+        (json["failed"].as_u64(), json["skipped_existing"].as_u64(), json["ignored"].as_u64()),
+        (Some(4), Some(0), Some(1))
+    );
+    for (k, _) in &bad {
+        assert!(err.contains(&format!("{k}.pkl.gz")), "{k} not reported: {err}");
+    }
+    assert!(err.contains("[896, 5]") && err.contains("README.txt"), "{err}");
+    let written: serde_json::Value = serde_json::from_slice(&std::fs::read(&summary).unwrap()).unwrap();
+    assert_eq!(written["failures"].as_array().unwrap().len(), 4);
+    // Resumable: a second import skips what is there.
+    let (code, json, _) = import(&[]);
+    assert_eq!(code, Some(1));
+    assert_eq!((json["imported"].as_u64(), json["skipped_existing"].as_u64()), (Some(0), Some(n_entries)));
+    for (k, _) in &bad {
+        std::fs::remove_file(old.join(format!("{k}.pkl.gz"))).unwrap();
+    }
+
+    // merge over the imported entries scores exactly as over the fresh ones.
+    let want = scores(&fresh);
+    assert!(want[0].1.len() as u64 == first["scored"].as_u64().unwrap() && !want[0].1.is_empty());
+    let merge = |cache: &Path, out: &Path, extra: &[&str]| {
+        let mut args = vec!["merge", "--variants", variants.to_str().unwrap(), "--cache", cache.to_str().unwrap()];
+        args.extend(["--model", model.as_str(), "--out", out.to_str().unwrap()]);
+        args.extend_from_slice(extra);
+        run_ok(&args);
+    };
+    let via_import = d.join("imported.parquet");
+    merge(&imported_cache, &via_import, &[]);
+    assert_eq!(scores(&via_import), want, "imported entries score identically");
+
+    // merge reading the legacy folder directly (empty cache) gives the same scores.
+    let direct = d.join("direct.parquet");
+    merge(&d.join("empty-cache"), &direct, &["--legacy-cache", old.to_str().unwrap()]);
+    assert_eq!(scores(&direct), want, "legacy entries read by merge score identically");
+    // Without the legacy folder the same merge fails, naming the fix.
+    let (code, _, err) = run_code(&[
+        "merge",
+        "--variants",
+        variants.to_str().unwrap(),
+        "--cache",
+        d.join("empty-cache").to_str().unwrap(),
+        "--model",
+        &model,
+        "--out",
+        d.join("x.parquet").to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("check-cache"), "{err}");
+
+    // A legacy entry of the wrong shape standing in for a missing entry is named and not used.
+    let gone = walk(&imported_cache).into_iter().find(|p| p.to_string_lossy().ends_with(".npy.zst")).unwrap();
+    let gone_key = gone.file_name().unwrap().to_string_lossy().split('.').next().unwrap().to_string();
+    std::fs::remove_file(&gone).unwrap();
+    let old2 = d.join("legacy-wrong-shape");
+    std::fs::create_dir(&old2).unwrap();
+    let wrong = old2.join(format!("{gone_key}.pkl.gz"));
+    std::fs::copy(fx.join("p3_array3d.pkl.gz"), &wrong).unwrap();
+    let (code, _, err) = run_code(&[
+        "merge",
+        "--variants",
+        variants.to_str().unwrap(),
+        "--cache",
+        imported_cache.to_str().unwrap(),
+        "--model",
+        &model,
+        "--out",
+        d.join("y.parquet").to_str().unwrap(),
+        "--legacy-cache",
+        old2.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains(wrong.to_str().unwrap()) && err.contains("[896, 5]") && err.contains(&gone_key), "{err}");
+
+    // check-cache counts legacy entries as cached: nothing to predict.
+    let shards: Vec<PathBuf> =
+        std::fs::read_dir(d.join("fresh.parquet.work/extract/shards")).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut total = 0;
+    for (i, shard) in shards.iter().enumerate() {
+        let todo = d.join(format!("todo-{i}.parquet"));
+        let out = run_ok(&[
+            "check-cache",
+            "--shard",
+            shard.to_str().unwrap(),
+            "--cache",
+            d.join("empty-cache").to_str().unwrap(),
+            "--model",
+            &model,
+            "--out",
+            todo.to_str().unwrap(),
+            "--legacy-cache",
+            old.to_str().unwrap(),
+        ]);
+        let c: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(c["missing"], 0, "{c}");
+        assert_eq!(c["legacy"], c["sequences"], "{c}");
+        assert!(sequence_rows(&todo).is_empty());
+        total += c["sequences"].as_u64().unwrap();
+    }
+    assert_eq!(total, n_entries);
+
+    // run with the legacy folder predicts nothing and scores identically; a broken legacy entry is
+    // recomputed instead of failing the run.
+    std::fs::write(&some_entry, b"broken").unwrap();
+    let legacy_run = d.join("legacy-run.parquet");
+    let r = run(&d.join("run-cache"), &legacy_run, &["--legacy-cache", old.to_str().unwrap()]);
+    assert_eq!(r["computed"], 1, "only the broken legacy entry is predicted: {r}");
+    assert_eq!(scores(&legacy_run), want);
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+fn set_age(path: &Path, age: Duration) {
+    let f = std::fs::File::options().write(true).open(path).unwrap();
+    f.set_modified(SystemTime::now() - age).unwrap();
+}
+
+#[test]
+fn stats_verify_and_gc_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cache = d.join("cache");
+    let c = cache.to_str().unwrap();
+    let (model_a, model_b) = (d.join("a.onnx"), d.join("b.onnx"));
+    std::fs::write(&model_a, b"model a").unwrap();
+    std::fs::write(&model_b, b"model b").unwrap();
+    let (a, b) = (model_a.to_str().unwrap(), model_b.to_str().unwrap());
+    let fp_a = Fingerprint::for_model_file(&model_a, "human", NEncoding::Zeros, 196_608, StoreMode::Float32).unwrap();
+    let fp_b = Fingerprint::for_model_file(&model_b, "human", NEncoding::Zeros, 196_608, StoreMode::Summary)
+        .unwrap()
+        .with_center_bins(10);
+    let ns_a = Cache::open(&cache).unwrap().namespace(&fp_a);
+    let ns_b = Cache::open(&cache).unwrap().namespace(&fp_b);
+    let out: Vec<f32> = (0..896 * 4).map(|i| (i % 97) as f32 * 0.25).collect();
+    let keys: Vec<String> = (0..6).map(|i| enformer_vep::window::seq_id(format!("w{i}").as_bytes())).collect();
+    for k in &keys {
+        ns_a.write_entry(k, &entry::encode(StoreMode::Float32, &out, 896, 4, 443..453).unwrap()).unwrap();
+    }
+    for k in &keys[..2] {
+        ns_b.write_entry(k, &entry::encode(StoreMode::Summary, &out, 896, 4, 443..453).unwrap()).unwrap();
+    }
+    let size =
+        |k: &str, ns: &enformer_vep::cache::Namespace| std::fs::metadata(ns.entry_path(k).unwrap()).unwrap().len();
+
+    // stats: per namespace counts and bytes, as JSON and as a table.
+    let (code, st, _) = run_code(&["cache", "stats", "--cache", c, "--json"]);
+    assert_eq!(code, Some(0));
+    let nss = st["namespaces"].as_array().unwrap();
+    let find = |id: String| nss.iter().find(|n| n["id"] == id.as_str()).unwrap().clone();
+    let (sa, sb) = (find(fp_a.id()), find(fp_b.id()));
+    assert_eq!((sa["entries"].as_u64(), sa["store"].as_str()), (Some(6), Some("float32")));
+    assert_eq!(sa["bytes"].as_u64().unwrap(), keys.iter().map(|k| size(k, &ns_a)).sum::<u64>());
+    assert_eq!((sb["entries"].as_u64(), sb["store"].as_str()), (Some(2), Some("summary")));
+    assert_eq!(st["entries"].as_u64(), Some(8));
+    assert!(sa["oldest"].as_str().unwrap().ends_with('Z'));
+    let table = String::from_utf8(run_ok(&["cache", "stats", "--cache", c]).stdout).unwrap();
+    assert!(table.contains(&fp_a.id()) && table.contains(&fp_b.id()) && table.contains("summary"), "{table}");
+
+    // verify: a flipped bit is found (exit 1, path named); --model narrows; --fix removes it.
+    let victim = ns_a.entry_path(&keys[2]).unwrap();
+    let mut bytes = std::fs::read(&victim).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x04;
+    std::fs::write(&victim, bytes).unwrap();
+    let stale = victim.with_file_name(format!(".{}.npy.zst.4242.0.1f.tmp", keys[2]));
+    std::fs::write(&stale, b"half an entry").unwrap();
+    set_age(&stale, Duration::from_secs(3 * 3600));
+    let (code, v, err) = run_code(&["cache", "verify", "--cache", c]);
+    assert_eq!(code, Some(1), "{err}");
+    assert_eq!((v["checked"].as_u64(), v["bad"].as_u64(), v["stale_temp_files"].as_u64()), (Some(8), Some(1), Some(1)));
+    assert!(err.contains(victim.to_str().unwrap()) && err.contains("--fix"), "{err}");
+    assert!(victim.exists(), "verify without --fix changes nothing");
+    let (code, v, _) = run_code(&["cache", "verify", "--cache", c, "--model", b]);
+    assert_eq!((code, v["checked"].as_u64()), (Some(0), Some(2)), "model b's namespace is healthy");
+    let (code, v, err) = run_code(&["cache", "verify", "--cache", c, "--fix"]);
+    assert_eq!((code, v["removed"].as_u64()), (Some(0), Some(2)), "{err}");
+    assert!(!victim.exists() && !stale.exists());
+    let (code, v, _) = run_code(&["cache", "verify", "--cache", c]);
+    assert_eq!((code, v["checked"].as_u64(), v["bad"].as_u64()), (Some(0), Some(7), Some(0)));
+
+    // gc --older-than: only entries written more than 30 days ago go.
+    set_age(&ns_a.entry_path(&keys[0]).unwrap(), Duration::from_secs(40 * 86_400));
+    set_age(&ns_a.entry_path(&keys[1]).unwrap(), Duration::from_secs(31 * 86_400));
+    set_age(&ns_a.entry_path(&keys[3]).unwrap(), Duration::from_secs(29 * 86_400));
+    let old_bytes = size(&keys[0], &ns_a) + size(&keys[1], &ns_a);
+    let (code, g, _) = run_code(&["cache", "gc", "--cache", c, "--older-than", "30d", "--dry-run"]);
+    assert_eq!((code, g["entries_removed"].as_u64(), g["bytes_freed"].as_u64()), (Some(0), Some(2), Some(old_bytes)));
+    assert!(ns_a.entry_path(&keys[0]).unwrap().exists(), "dry run removes nothing");
+    let (code, g, _) = run_code(&["cache", "gc", "--cache", c, "--older-than", "30d"]);
+    assert_eq!((code, g["entries_removed"].as_u64(), g["bytes_freed"].as_u64()), (Some(0), Some(2), Some(old_bytes)));
+    assert!(!ns_a.entry_path(&keys[0]).unwrap().exists() && !ns_a.entry_path(&keys[1]).unwrap().exists());
+    assert!(ns_a.entry_path(&keys[3]).unwrap().exists() && ns_b.entry_path(&keys[0]).unwrap().exists());
+
+    // gc --keep-model: the other namespace goes (dry run first).
+    let b_bytes = walk(ns_b.dir()).iter().map(|p| std::fs::metadata(p).unwrap().len()).sum::<u64>();
+    let (code, g, err) = run_code(&["cache", "gc", "--cache", c, "--keep-model", a, "--dry-run"]);
+    assert_eq!((code, g["namespaces_removed"].as_u64()), (Some(0), Some(1)), "{err}");
+    assert!(ns_b.dir().exists());
+    let (code, g, _) = run_code(&["cache", "gc", "--cache", c, "--keep-model", a]);
+    assert_eq!((code, g["namespaces_removed"].as_u64()), (Some(0), Some(1)));
+    assert_eq!(g["bytes_freed"].as_u64(), Some(b_bytes), "entries and fingerprint.json: {g}");
+    assert!(!ns_b.dir().exists() && ns_a.dir().exists());
+
+    // Mistakes: a model with no namespace, a bad duration, a missing cache, no criterion.
+    let (code, _, err) = run_code(&["cache", "gc", "--cache", c, "--keep-model", b]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("nothing was removed"), "{err}");
+    assert!(ns_a.dir().exists());
+    let (code, _, err) = run_code(&["cache", "gc", "--cache", c, "--older-than", "30 days"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("30d"), "{err}");
+    let (code, _, err) = run_code(&["cache", "stats", "--cache", d.join("nope").to_str().unwrap()]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("does not exist"), "{err}");
+    assert_eq!(run_code(&["cache", "gc", "--cache", c]).0, Some(2));
+}
