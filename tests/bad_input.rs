@@ -216,6 +216,16 @@ fn cases() -> Vec<Case> {
             expect: Exit(1, &["calls.bcf", "BCF", "bcftools view"]),
         },
         Case {
+            mistake: "UTF-16 text (Excel \"Unicode text\" export)",
+            setup: |e| {
+                let text = e.real_text("gwas/kunkle2019_stage1_layout_excerpt.hg19.txt");
+                let utf16: Vec<u8> =
+                    [0xff, 0xfe].into_iter().chain(text.encode_utf16().flat_map(u16::to_le_bytes)).collect();
+                extract(&e.write("kunkle_utf16.txt", utf16), &e.genome())
+            },
+            expect: Exit(1, &["kunkle_utf16.txt does not look like a text variant table", "iconv -f utf-16 -t utf-8"]),
+        },
+        Case {
             mistake: "zstd-compressed variant file",
             setup: |e| extract(&e.write("sumstats.tsv.zst", b"\x28\xb5\x2f\xfd\x00\x00\x00"), &e.genome()),
             expect: Exit(1, &["sumstats.tsv.zst is zstd-compressed", "zstd -d"]),
@@ -852,10 +862,16 @@ fn every_bad_input_gets_a_clear_message_exit_code_or_row_status_and_the_doc_matc
     if std::env::var_os("UPDATE_BAD_INPUTS_DOC").is_some() {
         assert!(complete, "not every case ran here: not rewriting {DOC}");
         std::fs::write(&doc_path, format!("{}{rendered}{}", &doc[..a + DOC_START.len()], &doc[b..])).unwrap();
-    } else if complete {
-        assert_eq!(
-            current, rendered,
-            "{DOC} is stale: refresh it with `UPDATE_BAD_INPUTS_DOC=1 cargo test --release --test bad_input`"
+    } else if complete && current != rendered {
+        let old: Vec<&str> = current.lines().collect();
+        let new: Vec<&str> = rendered.lines().collect();
+        let changed: Vec<String> = (0..old.len().max(new.len()))
+            .filter(|&i| old.get(i) != new.get(i))
+            .map(|i| format!("- {}\n+ {}", old.get(i).unwrap_or(&""), new.get(i).unwrap_or(&"")))
+            .collect();
+        panic!(
+            "{DOC} is stale: refresh it with `UPDATE_BAD_INPUTS_DOC=1 cargo test --release --test bad_input`\n{}",
+            changed.join("\n")
         );
     } else {
         eprintln!("SKIP comparing {DOC}: not every case ran here");
