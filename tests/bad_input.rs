@@ -737,28 +737,6 @@ fn identity_onnx(window: i64) -> Vec<u8> {
     [int(1, 8), bytes(2, b"enformer-vep tests"), bytes(7, &graph), bytes(8, &opset)].concat()
 }
 
-/// Sets the immutable attribute on a folder for the guard's lifetime: the only way to make a folder
-/// read-only for root (tests often run as root in containers).
-struct ImmutableDir(PathBuf);
-
-impl ImmutableDir {
-    fn try_new(dir: &Path) -> Option<Self> {
-        let ok = std::process::Command::new("chattr")
-            .arg("+i")
-            .arg(dir)
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false);
-        ok.then(|| ImmutableDir(dir.to_path_buf()))
-    }
-}
-
-impl Drop for ImmutableDir {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("chattr").arg("-i").arg(&self.0).output();
-    }
-}
-
 fn md_escape(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
@@ -795,7 +773,12 @@ fn run_case(case: &Case, real: &Path) -> Option<[String; 4]> {
         None
     };
     let out = env.command(&args);
-    drop(_guard);
+    if let Some(guard) = _guard {
+        drop(guard);
+        let mut perms = std::fs::metadata(env.path("ro")).unwrap().permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+        std::fs::set_permissions(env.path("ro"), perms).unwrap();
+    }
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
     let m = case.mistake;
     assert!(!err.contains("panicked"), "{m}: the binary panicked:\n{err}");

@@ -218,7 +218,10 @@ impl TableFile {
             let expected = match std::str::from_utf8(seen) {
                 Err(_) => true,
                 // NUL bytes make a bad row before a VCF's `#` lines are skipped.
-                Ok(t) => !t.trim().is_empty() && !(is_vcf && t.starts_with('#') && !t.contains('\0')),
+                Ok(t) => {
+                    let skipped_header = is_vcf && t.starts_with('#') && !t.contains('\0');
+                    !t.trim().is_empty() && !skipped_header
+                }
             };
             if expected {
                 out.insert(first + i as u64);
