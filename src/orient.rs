@@ -86,13 +86,29 @@ pub fn snv_alleles(effect: &str, other: &str) -> Result<(u8, u8), Rejection> {
         ));
     }
     if !(acgt(&e) && acgt(&o)) {
-        return Err(reject(Status::InvalidAllele, format!("alleles '{other}'/'{effect}' are not A, C, G or T")));
+        let why = [effect.trim(), other.trim()].into_iter().find_map(non_base_allele).unwrap_or("");
+        return Err(reject(Status::InvalidAllele, format!("alleles '{other}'/'{effect}' are not A, C, G or T{why}")));
     }
     let (e, o) = (e.as_bytes()[0], o.as_bytes()[0]);
     if e == o {
         return Err(reject(Status::InvalidAllele, format!("both alleles are '{}'", e as char)));
     }
     Ok((e, o))
+}
+
+/// What a non-base allele written by VCF tools means, for the `status_detail` sentence.
+fn non_base_allele(allele: &str) -> Option<&'static str> {
+    if allele.starts_with('<') && allele.ends_with('>') {
+        Some(": a symbolic allele (structural variant such as <DEL>) has no base sequence to score")
+    } else if allele == "*" {
+        Some(": '*' stands for an allele removed by an overlapping deletion and has no base to score")
+    } else if allele == "." {
+        Some(": '.' is a missing allele (a monomorphic site) and has nothing to score")
+    } else if allele.contains(['[', ']']) {
+        Some(": a breakend allele (structural variant) has no base sequence to score")
+    } else {
+        None
+    }
 }
 
 pub fn is_ambiguous_pair(a: u8, b: u8) -> bool {
@@ -172,5 +188,15 @@ mod tests {
         {
             assert_eq!(snv_alleles(e, o).unwrap_err().status, Status::InvalidAllele, "{e}/{o}");
         }
+        let detail = |e: &str, o: &str| snv_alleles(e, o).unwrap_err().detail;
+        assert_eq!(
+            detail("<DEL>", "G"),
+            "alleles 'G'/'<DEL>' are not A, C, G or T: a symbolic allele (structural variant such as <DEL>) has no \
+             base sequence to score"
+        );
+        assert!(detail("*", "G").contains("overlapping deletion"));
+        assert!(detail(".", "G").contains("missing allele"));
+        assert!(detail("G]17:198982]", "G").contains("breakend"));
+        assert_eq!(detail("N", "G"), "alleles 'G'/'N' are not A, C, G or T");
     }
 }

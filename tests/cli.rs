@@ -138,24 +138,3 @@ fn config_file_supplies_flags_and_command_line_wins() {
     assert_eq!(m["shards"].as_array().unwrap().len(), 2);
     assert!(!o.join("shards/shard-00002.parquet").exists(), "a re-run removes the previous run's extra shards");
 }
-
-/// Sets the immutable attribute on a folder for the guard's lifetime (where the filesystem and user allow).
-struct ImmutableDir(std::path::PathBuf);
-
-impl ImmutableDir {
-    fn try_new(dir: &std::path::Path) -> Option<Self> {
-        let ok = std::process::Command::new("chattr")
-            .arg("+i")
-            .arg(dir)
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false);
-        ok.then(|| ImmutableDir(dir.to_path_buf()))
-    }
-}
-
-impl Drop for ImmutableDir {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("chattr").arg("-i").arg(&self.0).output();
-    }
-}

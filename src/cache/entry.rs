@@ -148,9 +148,12 @@ pub fn decode_expecting(bytes: &[u8], store: StoreMode, expect: Expect) -> Resul
     }
     let tracks = shape[1];
     let data = &raw[offset..];
-    let n: usize = shape.iter().product();
-    if data.len() != n * dtype.size() {
-        return Err(corrupt(format!("{} data bytes for {n} values", data.len())));
+    // Checked: the shape comes from the file, and a product that wraps around must not pass for a match.
+    let n = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+    match n.and_then(|n| Some((n, n.checked_mul(dtype.size())?))) {
+        Some((_, bytes)) if bytes == data.len() => {}
+        Some((n, _)) => return Err(corrupt(format!("{} data bytes for {n} values", data.len()))),
+        None => return Err(corrupt(format!("implausible shape {shape:?}"))),
     }
     let shape2 = [shape[0], shape[1]];
     let data = match store {
@@ -215,6 +218,22 @@ mod tests {
         assert!(decode(&[], StoreMode::Float32, bins, tracks).is_err());
         assert!(matches!(decode(&bytes, StoreMode::Float32, bins, 6), Err(EntryError::Shape { .. })));
         assert!(decode(&bytes, StoreMode::Float16, bins, tracks).is_err(), "dtype checked");
+    }
+
+    #[test]
+    fn a_shape_whose_size_wraps_around_is_corrupt_not_a_panic() {
+        // Found by tests/proptest_parsers.rs: 1 × 2^62 float32 values "need" 2^64 ≡ 0 bytes, so an entry with
+        // no data passed the size check (and a summary of 2 × 2^63 tracks then panicked slicing its data).
+        let frame = |raw: &[u8]| zstd::bulk::compress(raw, 1).unwrap();
+        for (dtype, shape, store) in [
+            (npy::Dtype::F32, vec![1, 1 << 62], StoreMode::Float32),
+            (npy::Dtype::F16, vec![1 << 63, 2], StoreMode::Float16),
+            (npy::Dtype::F64, vec![2, 1 << 63], StoreMode::Summary),
+        ] {
+            let bytes = frame(&npy::header(dtype, &shape));
+            let err = decode_expecting(&bytes, store, Expect::default()).unwrap_err();
+            assert_eq!(err, EntryError::Corrupt(format!("implausible shape {shape:?}")));
+        }
     }
 
     #[test]

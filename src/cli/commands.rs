@@ -18,7 +18,7 @@ fn print_extract(m: &Manifest, out_dir: &std::path::Path) {
     eprintln!(
         "extract-seqs: {} rows: {}; {} filtered out; {} shards, {} sequences -> {}",
         m.rows,
-        statuses.join(", "),
+        if statuses.is_empty() { "none".to_string() } else { statuses.join(", ") },
         m.filtered.total(),
         m.shards.len(),
         m.shards.iter().map(|s| s.sequences).sum::<u64>(),

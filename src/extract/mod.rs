@@ -146,6 +146,12 @@ pub fn extract_seqs(opts: &ExtractOptions, mode: ProgressMode) -> anyhow::Result
             100.0 * mismatch as f64 / (ok + mismatch) as f64
         ));
     }
+    if summary.rows == 0 && filtered.total() == 0 {
+        warnings.push(format!(
+            "{} has a header but no data rows: there is nothing to score (is it the right file?)",
+            opts.variants.display()
+        ));
+    }
     let manifest = Manifest {
         tool: format!("enformer-vep {}", env!("CARGO_PKG_VERSION")),
         variants_input: opts.variants.display().to_string(),

@@ -23,10 +23,8 @@ pub(crate) fn process(record: Record, genome: &Genome, spec: WindowSpec) -> Resu
     let v = match record {
         Record::Bad(bad) => {
             let row = VariantRow { line: bad.line, id: bad.id, chrom: bad.chrom, pos: bad.pos, ..Default::default() };
-            return Ok(rejected(
-                row,
-                Rejection { status: Status::ParseError, detail: format!("line {}: {}", bad.line, bad.message) },
-            ));
+            // The reader's message already starts with `line N: `.
+            return Ok(rejected(row, Rejection { status: Status::ParseError, detail: bad.message }));
         }
         Record::Variant(v) => v,
     };
@@ -76,4 +74,24 @@ pub(crate) fn process(record: Record, genome: &Genome, spec: WindowSpec) -> Resu
     row.ref_seq_id = Some(ref_id.clone());
     row.alt_seq_id = Some(alt_id.clone());
     Ok(Processed { row, windows: Some([(ref_id, ref_window), (alt_id, alt_window)]) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::variants::BadRow;
+
+    #[test]
+    fn a_bad_row_keeps_its_message_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let fasta = dir.path().join("g.fa");
+        std::fs::write(&fasta, b">chr1\nACGTACGT\n").unwrap();
+        let genome = Genome::open(&fasta).unwrap();
+        let message = "line 7: BP 'x' is not an integer position".to_string();
+        let bad = BadRow { line: 7, id: Some("rs1".into()), chrom: Some("1".into()), pos: None, message };
+        let p = process(Record::Bad(bad), &genome, WindowSpec::new(4).unwrap()).unwrap();
+        assert_eq!(p.row.status, Some(Status::ParseError));
+        assert_eq!(p.row.status_detail.as_deref(), Some("line 7: BP 'x' is not an integer position"));
+        assert!(p.windows.is_none());
+    }
 }

@@ -185,15 +185,16 @@ impl Genome {
     }
 }
 
-/// Cheap consistency checks of a `.fai` against a plain FASTA: every contig's first base follows a header line
-/// naming it, and its last base lies inside the file. Catches an index left over from another FASTA.
+/// Cheap consistency checks of a `.fai` against a plain FASTA, per contig: its first base follows a header line
+/// naming it, its first line has the length and line ending the index says, and its last base is followed by
+/// the end of a line and then the next header (or the end of the file). Catches an index left over from
+/// another FASTA, or from an earlier version of this one (other length or line width), before any window is
+/// read from the wrong bytes.
 fn check_plain_index(data: &[u8], records: &[FaiRecord], fasta: &str, index: &str) -> Result<(), GenomeError> {
     let mismatch = |why: String| GenomeError::IndexMismatch { fasta: fasta.to_string(), index: index.to_string(), why };
+    let is_eol = |c: &u8| *c == b'\n' || *c == b'\r';
     for rec in records.iter().filter(|r| r.length > 0) {
-        if rec.end_offset() > data.len() as u64 {
-            return Err(mismatch(format!("contig '{}' would end past the end of the file", rec.name)));
-        }
-        let off = rec.offset as usize;
+        let off = rec.offset.min(data.len() as u64) as usize;
         if off == 0 || data[off - 1] != b'\n' {
             return Err(mismatch(format!("contig '{}' does not start at a line start", rec.name)));
         }
@@ -202,6 +203,37 @@ fn check_plain_index(data: &[u8], records: &[FaiRecord], fasta: &str, index: &st
         let named = header.strip_prefix(b">").and_then(|h| h.strip_prefix(rec.name.as_bytes()));
         if !matches!(named, Some(rest) if rest.is_empty() || rest[0].is_ascii_whitespace()) {
             return Err(mismatch(format!("the line before contig '{}' is not its '>' header", rec.name)));
+        }
+        // The first line: no line break among its first bases (a bounded look), then only line-ending bytes
+        // up to `line_width` when the contig continues on the next line.
+        let first_bases = rec.line_bases.min(rec.length) as usize;
+        let early_break = data[off..].iter().take(first_bases.min(4096)).any(is_eol);
+        let first_eol = (rec.length > rec.line_bases).then(|| {
+            let (from, to) = (off.saturating_add(first_bases), off.saturating_add(rec.line_width as usize));
+            data.get(from..to).is_some_and(|e| !e.is_empty() && e.iter().all(is_eol))
+        });
+        if early_break || first_eol == Some(false) {
+            return Err(mismatch(format!(
+                "contig '{}' has lines of {} bases in the index but not in the file",
+                rec.name, rec.line_bases
+            )));
+        }
+        // Checked arithmetic: the numbers come from a file and may be anything.
+        let end = (rec.length - 1)
+            .checked_div(rec.line_bases)
+            .and_then(|lines| lines.checked_mul(rec.line_width))
+            .and_then(|b| b.checked_add(rec.offset))
+            .and_then(|b| b.checked_add((rec.length - 1) % rec.line_bases + 1));
+        let Some(end) = end.filter(|&e| e <= data.len() as u64).map(|e| e as usize) else {
+            return Err(mismatch(format!("contig '{}' would end past the end of the file", rec.name)));
+        };
+        // After the last base: the line ends, then blank lines, then the next header or the end of the file.
+        let after = data[end..].iter().find(|c| !c.is_ascii_whitespace());
+        if !data[end..].first().is_none_or(is_eol) || after.is_some_and(|&c| c != b'>') {
+            return Err(mismatch(format!(
+                "contig '{}' is {} bases long in the index but not in the file",
+                rec.name, rec.length
+            )));
         }
     }
     Ok(())
@@ -267,5 +299,37 @@ mod tests {
         let err = Genome::open(&p).err().unwrap().to_string();
         assert!(err.contains("does not match") && err.contains("samtools faidx"), "{err}");
         assert!(matches!(Genome::open(&write(dir.path(), "e.fa", b"")), Err(GenomeError::Empty { .. })));
+    }
+
+    #[test]
+    fn an_index_from_another_version_of_the_fasta_is_detected() {
+        let dir = tempfile::tempdir().unwrap();
+        let fasta = write(dir.path(), "g.fa", FASTA);
+        Genome::open(&fasta).unwrap();
+        let good = std::fs::read_to_string(dir.path().join("g.fa.fai")).unwrap();
+        assert_eq!(good, "chr1\t12\t11\t5\t6\nchr2\t4\t32\t4\t5\n");
+        for (stale, why) in [
+            ("chr1\t12\t11\t4\t5\nchr2\t4\t32\t4\t5\n", "lines of 4 bases"),
+            ("chr1\t12\t11\t6\t7\nchr2\t4\t32\t4\t5\n", "lines of 6 bases"),
+            ("chr1\t11\t11\t5\t6\nchr2\t4\t32\t4\t5\n", "is 11 bases long"),
+            ("chr1\t7\t11\t5\t6\nchr2\t4\t32\t4\t5\n", "is 7 bases long"),
+            ("chr1\t12\t11\t5\t6\nchr2\t3\t32\t4\t5\n", "is 3 bases long"),
+            // Offsets near u64::MAX must not wrap around (this panicked before).
+            ("chr1\t10\t18446744073709551610\t60\t61\n", "is not its '>' header"),
+            ("chr1\t18446744073709551615\t11\t1\t18446744073709551615\n", "lines of 1 bases"),
+            ("chr1\t18446744073709551615\t11\t5\t6\n", "would end past the end of the file"),
+        ] {
+            std::fs::write(dir.path().join("g.fa.fai"), stale).unwrap();
+            let err = Genome::open(&fasta).err().unwrap().to_string();
+            assert!(err.contains("does not match") && err.contains(why), "{stale:?}: {err}");
+        }
+        // CRLF FASTA, blank lines between contigs, no final newline: the built index passes the checks.
+        for (i, text) in
+            [&b">a\r\nACGT\r\nAC\r\n>b\r\nGG"[..], b">a\nACGT\nAC\n\n\n>b\nGG\n", b">a\nACG"].iter().enumerate()
+        {
+            let p = write(dir.path(), &format!("ok{i}.fa"), text);
+            Genome::open(&p).unwrap();
+            Genome::open(&p).unwrap();
+        }
     }
 }

@@ -84,11 +84,15 @@ fn dims(shape: &[i64]) -> String {
 
 impl Model {
     pub fn load(path: &Path, opts: &ModelOptions) -> Result<Model, ModelError> {
-        let env = runtime::environment()?;
         let shown = path.display().to_string();
-        if !path.is_file() {
-            return Err(ModelError::Load { path: shown, msg: "no such file".into() });
+        match std::fs::metadata(path) {
+            Ok(m) if m.is_file() && m.len() == 0 => {
+                return Err(ModelError::Load { path: shown, msg: "the file is empty (0 bytes)".into() })
+            }
+            Ok(m) if m.is_file() => {}
+            _ => return Err(ModelError::Load { path: shown, msg: "no such file".into() }),
         }
+        let env = runtime::environment()?;
         let load_err = |msg: String| ModelError::Load { path: shown.clone(), msg };
         let mut builder = Session::builder(env).map_err(|e| load_err(e.to_string()))?;
         if let Device::Cuda(device) = opts.device {
@@ -162,6 +166,18 @@ impl Model {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_empty_or_missing_model_file_is_named_before_loading_onnx_runtime() {
+        let dir = tempfile::tempdir().unwrap();
+        let empty = dir.path().join("empty.onnx");
+        std::fs::write(&empty, b"").unwrap();
+        let opts = ModelOptions { device: Device::Cpu, threads: None, head: "human".into(), window: 196_608 };
+        let err = Model::load(&empty, &opts).err().unwrap().to_string();
+        assert!(err.contains("empty.onnx") && err.contains("empty (0 bytes)"), "{err}");
+        let err = Model::load(dir.path(), &opts).err().unwrap().to_string();
+        assert!(err.contains("no such file"), "{err}");
+    }
 
     #[test]
     fn devices_parse() {

@@ -7,6 +7,7 @@ pub mod variants;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ArrowWriter;
 use parquet::file::properties::WriterProperties;
 
@@ -20,6 +21,38 @@ pub enum TableError {
     Read { path: String, source: Box<dyn std::error::Error + Send + Sync> },
     #[error("{path} is not a {what} table: {why}")]
     Schema { path: String, what: &'static str, why: String },
+}
+
+/// Opens a Parquet file for reading. A file that is not Parquet at all (a VCF given by mistake, an incomplete
+/// copy) gets a message saying so and what was expected, instead of the Parquet reader's "corrupt footer".
+pub(crate) fn open_parquet(
+    path: &Path,
+    what: &'static str,
+    expected: &str,
+) -> Result<ParquetRecordBatchReaderBuilder<File>, TableError> {
+    use std::io::{Read, Seek, SeekFrom};
+    let shown = path.display().to_string();
+    let rerr = |e: Box<dyn std::error::Error + Send + Sync>| TableError::Read { path: shown.clone(), source: e };
+    let mut file = File::open(path).map_err(|e| rerr(e.into()))?;
+    let len = file.metadata().map_err(|e| rerr(e.into()))?.len();
+    let mut magic = |from: SeekFrom| -> std::io::Result<bool> {
+        let mut m = [0u8; 4];
+        file.seek(from)?;
+        file.read_exact(&mut m)?;
+        Ok(&m == b"PAR1")
+    };
+    let is_parquet = len >= 12
+        && magic(SeekFrom::Start(0)).map_err(|e| rerr(e.into()))?
+        && magic(SeekFrom::End(-4)).map_err(|e| rerr(e.into()))?;
+    if !is_parquet {
+        let why = format!(
+            "it is not a Parquet file (no 'PAR1' mark at its start and end: another format, or an incomplete \
+             copy); expected {expected}"
+        );
+        return Err(TableError::Schema { path: shown, what, why });
+    }
+    file.seek(SeekFrom::Start(0)).map_err(|e| rerr(e.into()))?;
+    ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| rerr(e.into()))
 }
 
 /// An ArrowWriter into a temp file beside `path`, renamed into place only by `finish`: a crashed or failed
@@ -74,5 +107,26 @@ impl Drop for AtomicParquet {
         if self.writer.is_some() {
             let _ = std::fs::remove_file(&self.tmp);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_that_is_not_parquet_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, bytes) in
+            [("v.vcf", &b"##fileformat=VCFv4.2\n#CHROM\tPOS\n"[..]), ("e.parquet", b""), ("p", b"PAR1")]
+        {
+            let p = dir.path().join(name);
+            std::fs::write(&p, bytes).unwrap();
+            let err = open_parquet(&p, "sequence", "a shard").err().unwrap().to_string();
+            assert!(err.contains(name) && err.contains("is not a sequence table: it is not a Parquet file"), "{err}");
+            assert!(err.ends_with("expected a shard"), "{err}");
+        }
+        let err = open_parquet(&dir.path().join("absent"), "sequence", "a shard").err().unwrap().to_string();
+        assert!(err.starts_with("cannot read") && err.contains("absent"), "{err}");
     }
 }

@@ -5,13 +5,12 @@
 //! bounded however large a shard is. zstd level 1 on large pages catches the near-duplicate ref/alt windows
 //! that sit side by side, so the alt window of a SNP costs almost nothing on disk.
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::{Array, BinaryArray, LargeBinaryArray, LargeStringArray, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
-use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReader;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
@@ -121,8 +120,8 @@ impl SequenceReader {
     pub fn open(path: &Path) -> Result<Self, TableError> {
         let shown = path.display().to_string();
         let rerr = |e: Box<dyn std::error::Error + Send + Sync>| TableError::Read { path: shown.clone(), source: e };
-        let file = File::open(path).map_err(|e| rerr(e.into()))?;
-        let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| rerr(e.into()))?;
+        let expected = "a shard written by extract-seqs or a TODO file written by check-cache (seq_id, sequence)";
+        let builder = super::open_parquet(path, "sequence", expected)?;
         let rows = builder.metadata().file_metadata().num_rows().max(0) as usize;
         let schema = builder.schema().clone();
         for col in ["seq_id", "sequence"] {

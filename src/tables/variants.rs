@@ -176,9 +176,7 @@ impl VariantReader {
     pub fn open(path: &Path) -> Result<Self, TableError> {
         let shown = path.display().to_string();
         let rerr = |e: Box<dyn std::error::Error + Send + Sync>| TableError::Read { path: shown.clone(), source: e };
-        let file = std::fs::File::open(path).map_err(|e| rerr(e.into()))?;
-        let builder =
-            parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| rerr(e.into()))?;
+        let builder = super::open_parquet(path, "variants", "the variants.parquet written by extract-seqs")?;
         let expected = schema();
         for field in expected.fields() {
             match builder.schema().field_with_name(field.name()) {

@@ -62,14 +62,20 @@ fn unsupported_compression(head: &[u8]) -> Option<(&'static str, &'static str)> 
     table.iter().find(|(magic, _, _)| head.starts_with(magic)).map(|&(_, kind, hint)| (kind, hint))
 }
 
-/// Checks the first decompressed bytes: `Ok(false)` if there are none, an error if they look binary.
+/// Checks the first decompressed bytes: `Ok(false)` if there are none, an error if they look binary. Only
+/// the first line (as far as `bytes` reach) is judged, so that a bad byte in a data row is that row's problem
+/// (a bad row) whatever the compression and buffer size; the header line itself is checked when it is read.
 pub(crate) fn sniff_text(path: &Path, bytes: &[u8]) -> Result<bool, InputError> {
     if bytes.is_empty() {
         return Ok(false);
     }
+    let bytes = bytes.iter().position(|&b| b == b'\n').map_or(bytes, |i| &bytes[..=i]);
     let binary = |detail: &str| Err(InputError::Binary { path: path.to_path_buf(), detail: detail.to_string() });
     if bytes.starts_with(b"BCF") {
         return binary("it looks like a BCF (binary VCF); convert it with `bcftools view -Oz -o out.vcf.gz FILE`");
+    }
+    if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]) {
+        return binary("it is UTF-16 text (Excel's \"Unicode text\"); convert it with `iconv -f utf-16 -t utf-8`");
     }
     if bytes.starts_with(b"PAR1") {
         return binary("it looks like a Parquet file");
@@ -202,6 +208,12 @@ mod tests {
         assert!(sniff_text(p, &"ab\u{e9}".as_bytes()[..3]).unwrap());
         assert!(sniff_text(p, b"ab\0cd").is_err());
         assert!(sniff_text(p, b"ab\xffcd").is_err());
+        // Found by tests/proptest_parsers.rs: a Latin-1 byte in a data row made a gzip file (whose first
+        // buffer holds many lines) fatal, while in a plain file (first buffer: 8 bytes) it was a bad row.
+        assert!(sniff_text(p, b"CHR\tBP\tA1\tA2\n1\t5\t\xe9\tG\n").unwrap());
+        assert!(sniff_text(p, b"CHR\tBP\n\0\0").unwrap());
+        let utf16 = sniff_text(p, b"\xff\xfeC\0H\0R\0").unwrap_err().to_string();
+        assert!(utf16.contains("UTF-16") && utf16.contains("iconv -f utf-16"), "{utf16}");
         assert!(unsupported_compression(b"BZh91AY").is_some());
         assert!(unsupported_compression(b"CHR\tBP").is_none());
     }

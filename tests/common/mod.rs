@@ -132,3 +132,20 @@ pub fn sequence_rows(path: &Path) -> Vec<(String, String)> {
     let b = read_batches(path);
     strings(&b, "seq_id").into_iter().zip(strings(&b, "sequence")).map(|(a, s)| (a.unwrap(), s.unwrap())).collect()
 }
+
+/// Sets the immutable attribute on a folder for the guard's lifetime (where the filesystem and user allow):
+/// the only way to make a folder read-only for root, as tests often run in containers.
+pub struct ImmutableDir(PathBuf);
+
+impl ImmutableDir {
+    pub fn try_new(dir: &Path) -> Option<Self> {
+        let ok = Command::new("chattr").arg("+i").arg(dir).output().map(|o| o.status.success()).unwrap_or(false);
+        ok.then(|| ImmutableDir(dir.to_path_buf()))
+    }
+}
+
+impl Drop for ImmutableDir {
+    fn drop(&mut self) {
+        let _ = Command::new("chattr").arg("-i").arg(&self.0).output();
+    }
+}

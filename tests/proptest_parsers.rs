@@ -1,0 +1,459 @@
+//! Property tests (proptest; cargo-fuzz needs a nightly toolchain) on the parsers that read user files and the
+//! cache entry reader: arbitrary bytes and arbitrary-but-structured inputs never panic, every data row of a
+//! variant table comes out (as a variant or a bad row), and a damaged cache entry is an error, never data
+//! that differs from what was written.
+//!
+//! The budget is fixed (`CASES` per property) so the file runs in well under a minute in release on two
+//! cores. A failing case is saved under `proptest-regressions/` (commit it); a real crash found here also
+//! gets an explicit regression test at the end of this file.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+
+use enformer_vep::cache::entry::{self, EntryData, EntryError, Expect};
+use enformer_vep::cache::npy::{self, Dtype};
+use enformer_vep::cache::StoreMode;
+use enformer_vep::variants::{ColumnOverrides, InputError, Record, VariantReader};
+use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
+
+/// Cases per property (about 10 s for the whole file in release on two cores); `PROPTEST_CASES=N` overrides it for a
+/// deeper local search.
+const CASES: u32 = 8192;
+
+/// Failing cases are saved in `proptest-regressions/proptest_parsers.txt` (relative to the package root,
+/// where cargo runs integration tests) and replayed first on every run.
+fn config() -> ProptestConfig {
+    ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(CASES),
+        max_shrink_iters: 2048,
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
+            "proptest-regressions/proptest_parsers.txt",
+        ))),
+        ..ProptestConfig::default()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Variant tables and VCF, through the public reader (every layout, plain and gzip).
+
+/// Opens `bytes` as a variant file and reads every record; the first stream error ends the reading.
+fn read_all(bytes: &[u8], overrides: &ColumnOverrides) -> Result<(Vec<Record>, Option<InputError>), InputError> {
+    let mut f = tempfile::NamedTempFile::new().unwrap();
+    f.write_all(bytes).unwrap();
+    f.flush().unwrap();
+    let reader = VariantReader::open(f.path(), overrides)?;
+    let mut records = Vec::new();
+    for r in reader {
+        match r {
+            Ok(rec) => records.push(rec),
+            Err(e) => return Ok((records, Some(e))),
+        }
+    }
+    Ok((records, None))
+}
+
+fn line_of(r: &Record) -> u64 {
+    match r {
+        Record::Variant(v) => v.line,
+        Record::Bad(b) => b.line,
+    }
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(bytes).unwrap();
+    e.finish().unwrap()
+}
+
+/// The header layouts the reader recognises, as (header lines, is VCF, data delimiter).
+const LAYOUTS: [(&str, bool, &str); 8] = [
+    ("Chromosome Position MarkerName Effect_allele Non_Effect_allele Beta SE Pvalue", false, " "),
+    ("#CHROM\tPOS\tID\tREF\tALT\tA1\tTEST\tOBS_CT\tBETA\tSE\tT_STAT\tP", false, "\t"),
+    ("CHR\tBP\tSNP\tA1\tA2\tBETA\tSE\tP", false, "\t"),
+    ("SNP,CHR,BP,A1,A2,OR,P", false, ","),
+    ("CHR BP A1 A2 LOG10P", false, " "),
+    ("MarkerName\tCHR\tPOS\tA1\tA2\tEAF\tBeta\tSE\tPval", false, "\t"),
+    (
+        "##fileformat=VCFv4.2\n##FORMAT=<ID=ES,Number=A>\n##FORMAT=<ID=SE,Number=A>\n##FORMAT=<ID=LP,Number=A>\n\
+         #CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS1",
+        true,
+        "\t",
+    ),
+    ("#CHROM\tPOS\tID\tREF\tALT", true, "\t"),
+];
+
+/// One field: mostly tokens that matter to the parsers (alleles, missing values, numbers at the edges,
+/// symbolic ALTs, FORMAT strings), sometimes arbitrary text.
+fn field() -> impl Strategy<Value = String> {
+    let tokens: Vec<&'static str> = vec![
+        "",
+        "NA",
+        ".",
+        "-",
+        "nan",
+        "A",
+        "C",
+        "G",
+        "T",
+        "a",
+        "g",
+        "N",
+        "AC",
+        "TGGA",
+        "<DEL>",
+        "*",
+        "A,<DEL>",
+        "T,C",
+        "G]17:198982]",
+        "I",
+        "D",
+        "20",
+        "chr20",
+        "X",
+        "MT",
+        "0",
+        "-5",
+        "1e6",
+        "1.5",
+        "1e400",
+        "inf",
+        "NaN",
+        "-0",
+        "9223372036854775807",
+        "9223372036854775808",
+        "-9223372036854775808",
+        "ADD",
+        "DOMDEV",
+        "ES:SE:LP",
+        "0.1:0.2:3",
+        "0.1,0.2:0.01:.",
+        "x:y:z",
+        "ES:SE:LP:ID",
+        "1:1:1:rs1",
+        "\"quoted\"",
+        "é",
+        "\u{feff}",
+        "#",
+        "##x",
+    ];
+    prop_oneof![
+        6 => proptest::sample::select(tokens).prop_map(str::to_string),
+        2 => (-1000i64..300_000).prop_map(|x| x.to_string()),
+        1 => any::<f64>().prop_map(|x| x.to_string()),
+        1 => "[ -~]{0,10}",
+        1 => ".{0,6}",
+    ]
+}
+
+/// One data line's bytes (without its end of line): fields joined by the layout's delimiter or a wrong one,
+/// or raw bytes (invalid UTF-8, NUL).
+fn data_line(delimiter: &'static str) -> impl Strategy<Value = Vec<u8>> {
+    let joined = (
+        proptest::collection::vec(field(), 0..14),
+        prop_oneof![8 => Just(delimiter), 1 => Just("\t"), 1 => Just(" "), 1 => Just(","), 1 => Just(";")],
+    )
+        .prop_map(|(fields, d)| fields.join(d).into_bytes());
+    prop_oneof![
+        10 => joined,
+        1 => proptest::collection::vec(any::<u8>().prop_filter("no newline", |b| *b != b'\n'), 0..40),
+        1 => Just(Vec::new()),
+    ]
+}
+
+#[derive(Debug, Clone)]
+struct TableFile {
+    layout: usize,
+    lines: Vec<Vec<u8>>,
+    crlf: bool,
+    bom: bool,
+    gzip: bool,
+}
+
+fn table_file() -> impl Strategy<Value = TableFile> {
+    (0..LAYOUTS.len())
+        .prop_flat_map(|layout| {
+            (
+                Just(layout),
+                proptest::collection::vec(data_line(LAYOUTS[layout].2), 0..24),
+                any::<bool>(),
+                any::<bool>(),
+                any::<bool>(),
+            )
+        })
+        .prop_map(|(layout, lines, crlf, bom, gzip)| TableFile { layout, lines, crlf, bom, gzip })
+}
+
+impl TableFile {
+    fn bytes(&self) -> Vec<u8> {
+        let eol: &[u8] = if self.crlf { b"\r\n" } else { b"\n" };
+        let mut out = Vec::new();
+        if self.bom {
+            out.extend_from_slice("\u{feff}".as_bytes());
+        }
+        for l in LAYOUTS[self.layout].0.lines() {
+            out.extend_from_slice(l.as_bytes());
+            out.extend_from_slice(eol);
+        }
+        for l in &self.lines {
+            out.extend_from_slice(l);
+            out.extend_from_slice(eol);
+        }
+        if self.gzip {
+            gzip(&out)
+        } else {
+            out
+        }
+    }
+
+    /// 1-based line numbers that must each come out as at least one record: every line after the header that
+    /// is not blank (for a VCF: and not a `#` line, which is a repeated header).
+    fn expected_lines(&self) -> BTreeSet<u64> {
+        let first = LAYOUTS[self.layout].0.lines().count() as u64 + 1;
+        let is_vcf = LAYOUTS[self.layout].1;
+        let mut out = BTreeSet::new();
+        for (i, raw) in self.lines.iter().enumerate() {
+            // What the reader sees: the end of line removed, and one '\r' before a lone '\n'.
+            let seen = if !self.crlf { raw.strip_suffix(b"\r").unwrap_or(raw) } else { &raw[..] };
+            let expected = match std::str::from_utf8(seen) {
+                Err(_) => true,
+                // NUL bytes make a bad row before a VCF's `#` lines are skipped.
+                Ok(t) => {
+                    let skipped_header = is_vcf && t.starts_with('#') && !t.contains('\0');
+                    !t.trim().is_empty() && !skipped_header
+                }
+            };
+            if expected {
+                out.insert(first + i as u64);
+            }
+        }
+        out
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// Arbitrary bytes, alone or after a valid header, plain or gzip: Ok with records or a typed error.
+    #[test]
+    fn arbitrary_bytes_never_panic(
+        prefix in prop_oneof![
+            Just(""),
+            Just("CHR\tBP\tA1\tA2\n"),
+            Just("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS1\n"),
+            Just("Chromosome Position MarkerName Effect_allele Non_Effect_allele Beta SE Pvalue\n"),
+        ],
+        body in proptest::collection::vec(any::<u8>(), 0..1500),
+        compress in any::<bool>(),
+    ) {
+        let mut bytes = prefix.as_bytes().to_vec();
+        bytes.extend_from_slice(&body);
+        let bytes = if compress { gzip(&bytes) } else { bytes };
+        if let Ok((records, _)) = read_all(&bytes, &ColumnOverrides::default()) {
+            let lines: Vec<u64> = records.iter().map(line_of).collect();
+            prop_assert!(lines.windows(2).all(|w| w[0] <= w[1]), "records in line order: {lines:?}");
+        }
+    }
+
+    /// Structured files in every layout, with bad fields, wrong delimiters, raw bytes, CRLF, BOM and gzip:
+    /// the header is accepted and every data line comes out, as a variant or a bad row, in order.
+    #[test]
+    fn every_data_row_of_a_structured_file_comes_out(file in table_file()) {
+        let (records, err) = read_all(&file.bytes(), &ColumnOverrides::default())
+            .map_err(|e| TestCaseError::fail(format!("header rejected: {e}")))?;
+        prop_assert!(err.is_none(), "stream error on a complete file: {err:?}");
+        let lines: Vec<u64> = records.iter().map(line_of).collect();
+        prop_assert!(lines.windows(2).all(|w| w[0] <= w[1]), "records in line order: {lines:?}");
+        let got: BTreeSet<u64> = lines.iter().copied().collect();
+        prop_assert_eq!(&got, &file.expected_lines());
+        if !LAYOUTS[file.layout].1 {
+            prop_assert_eq!(lines.len(), got.len(), "a table row gives exactly one record");
+        }
+        for r in &records {
+            if let Record::Bad(b) = r {
+                let prefix = format!("line {}: ", b.line);
+                prop_assert!(b.message.starts_with(&prefix), "bad-row message names its line: {}", b.message);
+            }
+        }
+    }
+
+    /// A structured gzip file cut anywhere: a typed error (at open or at the end of the stream), never a
+    /// panic, and the records before the error belong to real lines.
+    #[test]
+    fn truncated_gzip_is_a_typed_error(file in table_file(), cut in any::<proptest::sample::Index>()) {
+        let full = gzip(&TableFile { gzip: false, ..file.clone() }.bytes());
+        let cut = cut.index(full.len());
+        match read_all(&full[..cut], &ColumnOverrides::default()) {
+            Err(_) => {}
+            Ok((records, err)) => {
+                let expected = file.expected_lines();
+                prop_assert!(records.iter().all(|r| expected.contains(&line_of(r))));
+                // Only a cut inside the 8-byte gzip trailer may go unnoticed (the data is complete).
+                if err.is_none() {
+                    prop_assert!(cut + 8 >= full.len(), "a gzip cut at {cut} of {} went unnoticed", full.len());
+                }
+            }
+        }
+    }
+
+    /// `--columns` values: parsed or refused with a message; a parsed one either maps a table or names the
+    /// missing column.
+    #[test]
+    fn column_overrides_never_panic(spec in "[a-zA-Z_=, 0-9-]{0,40}", file in table_file()) {
+        if let Ok(o) = spec.parse::<ColumnOverrides>() {
+            let _ = read_all(&file.bytes(), &o);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Cache entries: encode → damage → decode.
+
+fn store_mode() -> impl Strategy<Value = StoreMode> {
+    prop_oneof![Just(StoreMode::Float32), Just(StoreMode::Float16), Just(StoreMode::Summary)]
+}
+
+#[derive(Debug, Clone)]
+enum Damage {
+    BitFlip(proptest::sample::Index, u8),
+    Truncate(proptest::sample::Index),
+    SetByte(proptest::sample::Index, u8),
+    Append(Vec<u8>),
+    FlipAndTruncate(proptest::sample::Index, u8, proptest::sample::Index),
+}
+
+fn damage() -> impl Strategy<Value = Damage> {
+    prop_oneof![
+        4 => (any::<proptest::sample::Index>(), 0u8..8).prop_map(|(i, b)| Damage::BitFlip(i, b)),
+        2 => any::<proptest::sample::Index>().prop_map(Damage::Truncate),
+        2 => (any::<proptest::sample::Index>(), any::<u8>()).prop_map(|(i, v)| Damage::SetByte(i, v)),
+        1 => proptest::collection::vec(any::<u8>(), 1..16).prop_map(Damage::Append),
+        1 => (any::<proptest::sample::Index>(), 0u8..8, any::<proptest::sample::Index>())
+            .prop_map(|(i, b, t)| Damage::FlipAndTruncate(i, b, t)),
+    ]
+}
+
+fn apply(bytes: &[u8], d: &Damage) -> Vec<u8> {
+    let mut out = bytes.to_vec();
+    match d {
+        Damage::BitFlip(i, b) => out[i.index(bytes.len())] ^= 1 << b,
+        Damage::Truncate(i) => out.truncate(i.index(bytes.len())),
+        Damage::SetByte(i, v) => out[i.index(bytes.len())] = *v,
+        Damage::Append(extra) => out.extend_from_slice(extra),
+        Damage::FlipAndTruncate(i, b, t) => {
+            out[i.index(bytes.len())] ^= 1 << b;
+            out.truncate(t.index(bytes.len()));
+        }
+    }
+    out
+}
+
+/// What a successful decode returned must be self-consistent with the shape it reports.
+fn consistent(data: &EntryData, shape: [usize; 2]) -> bool {
+    match data {
+        EntryData::Full(v) => shape[0].checked_mul(shape[1]) == Some(v.len()),
+        EntryData::Summary { total, center } => shape[0] == 2 && total.len() == shape[1] && center.len() == shape[1],
+    }
+}
+
+/// A valid zstd frame (content size and checksum) around `raw`: what a hand-made or foreign entry looks like.
+fn zstd_frame(raw: &[u8]) -> Vec<u8> {
+    let mut c = zstd::bulk::Compressor::new(1).unwrap();
+    c.include_checksum(true).unwrap();
+    c.include_contentsize(true).unwrap();
+    c.compress(raw).unwrap()
+}
+
+/// Array dimensions, biased to the edges: small, powers of two (whose products wrap), huge.
+fn dim() -> impl Strategy<Value = usize> {
+    prop_oneof![
+        4 => 0usize..12,
+        3 => (0u32..64).prop_map(|k| 1usize << k),
+        1 => any::<usize>(),
+    ]
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// A damaged entry (bit flip, truncation, changed byte, trailing bytes) is an error, or decodes to exactly
+    /// the data that was written; never to other data.
+    #[test]
+    fn damaged_entries_are_errors_never_other_data(
+        store in store_mode(),
+        bins in 1usize..6,
+        tracks in 1usize..6,
+        seed in proptest::collection::vec(-60000f32..60000f32, 36),
+        damage in damage(),
+    ) {
+        let output: Vec<f32> = (0..bins * tracks).map(|i| seed[i % seed.len()] * (1.0 + i as f32 * 1e-3)).collect();
+        let bytes = entry::encode(store, &output, bins, tracks, 0..bins.min(2)).unwrap();
+        let original = entry::decode(&bytes, store, bins, tracks).unwrap();
+        let damaged = apply(&bytes, &damage);
+        for expect in [Expect::exact(bins, tracks), Expect::default()] {
+            if let Ok((data, shape)) = entry::decode_expecting(&damaged, store, expect) {
+                prop_assert!(damaged == bytes || data == original, "damage {damage:?} read back as other data");
+                prop_assert!(consistent(&data, shape));
+            }
+        }
+    }
+
+    /// Arbitrary bytes as an entry: an error for every store mode, never a panic.
+    #[test]
+    fn arbitrary_bytes_are_not_an_entry(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+        for store in [StoreMode::Float32, StoreMode::Float16, StoreMode::Summary] {
+            prop_assert!(entry::decode_expecting(&bytes, store, Expect::default()).is_err());
+            prop_assert!(entry::decode(&bytes, store, 4, 4).is_err());
+        }
+    }
+
+    /// A valid zstd frame holding a `.npy` array of any dtype and shape (dimensions whose product overflows
+    /// included) and any number of data bytes: a typed error, or data consistent with the shape reported.
+    #[test]
+    fn foreign_npy_in_a_valid_frame_is_checked(
+        dtype in prop_oneof![Just(Dtype::U8), Just(Dtype::F16), Just(Dtype::F32), Just(Dtype::F64)],
+        shape in proptest::collection::vec(dim(), 0..4),
+        data_len in prop_oneof![Just(0usize), 0usize..200],
+        store in store_mode(),
+        exact in proptest::option::of((dim(), dim())),
+    ) {
+        let mut raw = npy::header(dtype, &shape);
+        raw.extend(std::iter::repeat_n(0x3c, data_len));
+        let bytes = zstd_frame(&raw);
+        let expect = exact.map(|(b, t)| Expect::exact(b, t)).unwrap_or_default();
+        match entry::decode_expecting(&bytes, store, expect) {
+            Ok((data, shape)) => prop_assert!(consistent(&data, shape), "inconsistent {shape:?}"),
+            Err(EntryError::Corrupt(_) | EntryError::Shape { .. }) => {}
+            Err(e) => prop_assert!(false, "unexpected error kind: {e}"),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Regression tests for crashes the properties found.
+
+/// `foreign_npy_in_a_valid_frame_is_checked` found it: 1 × 2^62 float32 values "need" 2^64 ≡ 0 bytes, so an
+/// entry without data was read as a [1, 2^62] array holding nothing (and a summary of 2 × 2^63 tracks then
+/// panicked slicing its data).
+#[test]
+fn regression_entry_shape_whose_size_wraps_around() {
+    for (dtype, shape, store) in
+        [(Dtype::F32, vec![1, 1 << 62], StoreMode::Float32), (Dtype::F64, vec![2, 1 << 63], StoreMode::Summary)]
+    {
+        let bytes = zstd_frame(&npy::header(dtype, &shape));
+        let err = entry::decode_expecting(&bytes, store, Expect::default()).unwrap_err();
+        assert!(matches!(err, EntryError::Corrupt(ref m) if m.contains("implausible shape")), "{err}");
+    }
+}
+
+/// `every_data_row_of_a_structured_file_comes_out` found it: a Latin-1 byte in a data row made a gzip file
+/// fatal ("does not look like a text variant table") while the same plain file gave a bad row.
+#[test]
+fn regression_bad_byte_in_a_gzip_data_row_is_a_bad_row() {
+    let text = b"Chromosome Position MarkerName Effect_allele Non_Effect_allele Beta SE Pvalue\n\x80\n";
+    for bytes in [text.to_vec(), gzip(text)] {
+        let (records, err) = read_all(&bytes, &ColumnOverrides::default()).unwrap();
+        assert!(err.is_none());
+        assert!(matches!(&records[..], [Record::Bad(b)] if b.line == 2 && b.message.contains("UTF-8")), "{records:?}");
+    }
+}
