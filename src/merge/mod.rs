@@ -99,7 +99,6 @@ pub fn merge(opts: &MergeOptions, mode: ProgressMode) -> anyhow::Result<MergeRep
         return Err(missing_error(missing, variants, &ns).into());
     }
 
-    // The output shape, from the first entry (all others must match it).
     // The output shape, from the first readable entry (all others must match it). Summary entries do not
     // record the bin count; their centre sums were taken at predict time. Corrupt entries found on the way
     // are collected and reported together with the rest at the end.

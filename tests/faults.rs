@@ -1,0 +1,515 @@
+//! The cache under faults, each injected for real: SIGKILL at random moments, crashes at each step of an
+//! entry write, concurrent writers, damaged entries, a full disk and a read-only cache. The invariant
+//! everywhere: every entry file is byte-identical to the one a clean run writes, or absent; the scores after
+//! recovery equal a clean run's.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::Float32Type;
+use arrow_array::Array;
+use common::*;
+
+const STATS: [&str; 4] = ["SAD", "logSED", "D2", "CENTER"];
+
+fn tiny_model() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/models/tiny_enformer.onnx")
+}
+
+/// A clean single-process run: its cache entries and scores are the reference.
+struct Fixture {
+    _dir: tempfile::TempDir,
+    d: PathBuf,
+    genome: PathBuf,
+    vcf: PathBuf,
+    shard: PathBuf,
+    variants: PathBuf,
+    scores: PathBuf,
+    reference: BTreeMap<PathBuf, Vec<u8>>,
+}
+
+fn fixture(region: &str) -> Option<Fixture> {
+    let real = real_data()?;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_path_buf();
+    let genome = linked_genome(&real, "varda_hg19_chr20_1-200000.fa", &d);
+    let vcf = real.join("vcf/varda_gonl-summary_chr20_60k-200k.hg19.vcf");
+    let scores = d.join("reference.parquet");
+    let model = tiny_model();
+    let o = run_ok(&[
+        "run",
+        "--variants",
+        vcf.to_str().unwrap(),
+        "--genome",
+        genome.to_str().unwrap(),
+        "--model",
+        model.to_str().unwrap(),
+        "--cache",
+        d.join("reference-cache").to_str().unwrap(),
+        "--out",
+        scores.to_str().unwrap(),
+        "--region",
+        region,
+        "--shard-size",
+        "1000",
+    ]);
+    let counts: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(counts["computed"].as_u64().unwrap() >= 20, "{counts}");
+    let work = d.join("reference.parquet.work/extract");
+    let reference = entries(&d.join("reference-cache"));
+    assert_eq!(reference.len() as u64, counts["computed"].as_u64().unwrap());
+    Some(Fixture {
+        shard: work.join("shards/shard-00000.parquet"),
+        variants: work.join("variants.parquet"),
+        _dir: dir,
+        d,
+        genome,
+        vcf,
+        scores,
+        reference,
+    })
+}
+
+/// Every visible entry file, by path relative to the cache root.
+fn entries(cache: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    walk(cache)
+        .into_iter()
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy();
+            name.ends_with(".npy.zst") && !name.starts_with('.')
+        })
+        .map(|p| (p.strip_prefix(cache).unwrap().to_path_buf(), std::fs::read(&p).unwrap()))
+        .collect()
+}
+
+fn count_entries(cache: &Path) -> usize {
+    walk(cache).iter().filter(|p| p.to_string_lossy().ends_with(".npy.zst")).count()
+}
+
+fn temp_files(cache: &Path) -> Vec<PathBuf> {
+    walk(cache).into_iter().filter(|p| p.to_string_lossy().ends_with(".tmp")).collect()
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// No torn or wrong entry: each one present is byte-identical to the clean run's; `fingerprint.json` parses.
+fn assert_complete_or_absent(fx: &Fixture, cache: &Path, when: &str) {
+    for (rel, bytes) in entries(cache) {
+        let want = fx.reference.get(&rel).unwrap_or_else(|| panic!("{when}: unexpected entry {}", rel.display()));
+        assert!(bytes == *want, "{when}: entry {} is torn or differs", rel.display());
+    }
+    for p in walk(cache).into_iter().filter(|p| p.ends_with("fingerprint.json")) {
+        let text = std::fs::read(&p).unwrap();
+        serde_json::from_slice::<serde_json::Value>(&text).unwrap_or_else(|e| panic!("{when}: {}: {e}", p.display()));
+    }
+}
+
+fn predict(fx: &Fixture, sequences: &Path, cache: &Path, manifest: &Path) -> Command {
+    let mut c = bin();
+    c.args(["predict", "--sequences"])
+        .arg(sequences)
+        .arg("--model")
+        .arg(tiny_model())
+        .arg("--cache")
+        .arg(cache)
+        .arg("--manifest")
+        .arg(manifest)
+        .current_dir(&fx.d)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    c
+}
+
+fn output(mut c: Command) -> Output {
+    c.output().expect("binary runs")
+}
+
+fn merge(fx: &Fixture, cache: &Path, out: &Path) -> Output {
+    output({
+        let mut c = bin();
+        c.args(["merge", "--variants"])
+            .arg(&fx.variants)
+            .arg("--model")
+            .arg(tiny_model())
+            .arg("--cache")
+            .arg(cache)
+            .arg("--out")
+            .arg(out);
+        c
+    })
+}
+
+fn stat_lists(path: &Path, stat: &str) -> Vec<Vec<f32>> {
+    read_batches(path)
+        .iter()
+        .flat_map(|b| {
+            let list = b.column_by_name(stat).unwrap().as_list::<i32>().clone();
+            (0..list.len()).map(|i| list.value(i).as_primitive::<Float32Type>().values().to_vec()).collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// Merge from `cache` succeeds and gives the clean run's scores exactly.
+fn assert_scores_equal_reference(fx: &Fixture, cache: &Path, name: &str) {
+    let out = fx.d.join(format!("{name}.parquet"));
+    let o = merge(fx, cache, &out);
+    assert!(o.status.success(), "{name}: merge failed: {}", String::from_utf8_lossy(&o.stderr));
+    for stat in STATS {
+        assert_eq!(stat_lists(&out, stat), stat_lists(&fx.scores, stat), "{name}: {stat}");
+    }
+}
+
+/// Predicts `fx.shard` into `cache` to completion and checks the result against the reference.
+fn finish_and_check(fx: &Fixture, cache: &Path, name: &str) {
+    let o = output(predict(fx, &fx.shard, cache, &fx.d.join(format!("{name}.manifest.parquet"))));
+    assert!(o.status.success(), "{name}: {}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(entries(cache), fx.reference, "{name}: every entry present and identical");
+    assert_scores_equal_reference(fx, cache, name);
+}
+
+/// A small deterministic generator: the kill moments are "random" but the same on every run.
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self, below: u64) -> u64 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (self.0 >> 33) % below
+    }
+}
+
+#[test]
+fn predict_sigkilled_at_24_random_moments_never_leaves_a_torn_entry() {
+    let Some(fx) = fixture("20:60000-63000") else { return };
+    let mut rng = Lcg(20261124);
+    let (mut kills, mut round) = (0, 0);
+    let mut cache = fx.d.join("kill-0");
+    let mut killed_with_progress = 0;
+    while kills < 24 {
+        // Kill after a random number of new entries (0: during start-up or the first batch) plus a random
+        // slice of time, so that the kills land across batches and writes whatever the machine's speed.
+        let before = count_entries(&cache);
+        let wait_for = before + rng.next(4) as usize;
+        let extra = Duration::from_millis(rng.next(400));
+        let mut child = predict(&fx, &fx.shard, &cache, &fx.d.join("kill.manifest.parquet")).spawn().unwrap();
+        while count_entries(&cache) < wait_for && child.try_wait().unwrap().is_none() {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        let started = Instant::now();
+        while started.elapsed() < extra && child.try_wait().unwrap().is_none() {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            // It finished before the kill: the cache is complete. Check it and start a fresh one.
+            assert!(status.success());
+            assert_eq!(entries(&cache), fx.reference, "round {round} completed");
+            round += 1;
+            cache = fx.d.join(format!("kill-{round}"));
+            continue;
+        }
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        kills += 1;
+        if count_entries(&cache) > before {
+            killed_with_progress += 1;
+        }
+        assert_complete_or_absent(&fx, &cache, &format!("after kill {kills} (after {wait_for} entries + {extra:?})"));
+    }
+    assert!(killed_with_progress >= 8, "kills must land between batches, not only at start-up: {killed_with_progress}");
+    finish_and_check(&fx, &cache, "after-kills");
+}
+
+#[test]
+fn a_crash_at_each_step_of_an_entry_write_leaves_the_entry_complete_or_absent() {
+    let Some(fx) = fixture("20:60000-63000") else { return };
+    for point in ["mid-write", "before-rename", "after-rename"] {
+        for n in [1, 4, 9] {
+            let name = format!("{point}-{n}");
+            let cache = fx.d.join(&name);
+            let mut c = predict(&fx, &fx.shard, &cache, &fx.d.join("crash.manifest.parquet"));
+            c.env("ENFORMER_VEP_FAILPOINT", format!("{point}:{n}"));
+            let o = output(c);
+            assert!(!o.status.success(), "{name}: the process must have crashed");
+            assert_complete_or_absent(&fx, &cache, &name);
+            // The writes before the crash are kept (write 1 is the namespace's fingerprint.json).
+            let kept = entries(&cache).len();
+            let torn = temp_files(&cache).len();
+            match point {
+                "after-rename" => assert_eq!((kept, torn), (n - 1, 0), "{name}"),
+                _ => assert_eq!((kept, torn), (n.max(2) - 2, 1), "{name}: one torn temp file, never an entry"),
+            }
+            let check = fx.d.join(format!("{name}.todo.parquet"));
+            let model = tiny_model();
+            run_ok(&[
+                "check-cache",
+                "--shard",
+                fx.shard.to_str().unwrap(),
+                "--cache",
+                cache.to_str().unwrap(),
+                "--model",
+                model.to_str().unwrap(),
+                "--out",
+                check.to_str().unwrap(),
+            ]);
+            assert_eq!(sequence_rows(&check).len(), fx.reference.len() - kept, "{name}: temp files are not entries");
+            finish_and_check(&fx, &cache, &name);
+        }
+    }
+}
+
+#[test]
+fn four_processes_predicting_overlapping_sets_into_one_cache_agree_with_one_process() {
+    let Some(fx) = fixture("20:60000-64000") else { return };
+    let regions = ["20:60000-64000", "20:60000-62000", "20:61000-63000", "20:62000-64000"];
+    let shards: Vec<PathBuf> = regions
+        .iter()
+        .enumerate()
+        .map(|(i, region)| {
+            let out = fx.d.join(format!("overlap-{i}"));
+            run_ok(&[
+                "extract-seqs",
+                "--variants",
+                fx.vcf.to_str().unwrap(),
+                "--genome",
+                fx.genome.to_str().unwrap(),
+                "--out-dir",
+                out.to_str().unwrap(),
+                "--region",
+                region,
+                "--shard-size",
+                "1000",
+            ]);
+            out.join("shards/shard-00000.parquet")
+        })
+        .collect();
+    let cache = fx.d.join("shared-cache");
+    let manifests: Vec<PathBuf> = (0..4).map(|i| fx.d.join(format!("p{i}.manifest.parquet"))).collect();
+    let children: Vec<_> = shards
+        .iter()
+        .zip(&manifests)
+        .map(|(shard, manifest)| {
+            let mut c = predict(&fx, shard, &cache, manifest);
+            c.args(["--threads", "1"]);
+            c.spawn().unwrap()
+        })
+        .collect();
+    for child in children {
+        let o = child.wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    assert_eq!(entries(&cache), fx.reference, "every entry valid and identical to a single-process run's");
+    // Each sequence computed at least once; every other occurrence was read back and verified as cached.
+    let mut computed = std::collections::BTreeSet::new();
+    let mut rows = 0;
+    for m in &manifests {
+        let b = read_batches(m);
+        for (id, status) in strings(&b, "seq_id").into_iter().zip(strings(&b, "status")) {
+            rows += 1;
+            match status.as_deref() {
+                Some("computed") => {
+                    computed.insert(id.unwrap());
+                }
+                Some("cached") => {}
+                other => panic!("unexpected status {other:?}"),
+            }
+        }
+    }
+    assert_eq!(computed.len(), fx.reference.len());
+    assert!(rows > fx.reference.len(), "the sets overlap");
+    assert_scores_equal_reference(&fx, &cache, "concurrent");
+}
+
+#[test]
+fn damaged_entries_are_named_moved_aside_recomputed_and_never_scored() {
+    let Some(fx) = fixture("20:60000-63000") else { return };
+    let cache = fx.d.join("damaged");
+    for (rel, bytes) in &fx.reference {
+        std::fs::create_dir_all(cache.join(rel).parent().unwrap()).unwrap();
+        std::fs::write(cache.join(rel), bytes).unwrap();
+    }
+    let src = fx.d.join("reference-cache");
+    for p in walk(&src).into_iter().filter(|p| p.ends_with("fingerprint.json")) {
+        std::fs::copy(&p, cache.join(p.strip_prefix(&src).unwrap())).unwrap();
+    }
+    let rels: Vec<PathBuf> = fx.reference.keys().cloned().collect();
+    let path = |i: usize| cache.join(&rels[i]);
+    let name = |i: usize| rels[i].file_name().unwrap().to_string_lossy().into_owned();
+    let stray = |i: usize| path(i).with_file_name(format!(".{}.4242.0.1f.tmp", name(i)));
+    let model = tiny_model();
+    let check_cache = |todo: &Path| -> serde_json::Value {
+        let o = run_ok(&[
+            "check-cache",
+            "--shard",
+            fx.shard.to_str().unwrap(),
+            "--cache",
+            cache.to_str().unwrap(),
+            "--model",
+            model.to_str().unwrap(),
+            "--out",
+            todo.to_str().unwrap(),
+        ]);
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    let predict_todo = |todo: &Path| -> serde_json::Value {
+        let o = output(predict(&fx, todo, &cache, &fx.d.join("damaged.manifest.parquet")));
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+
+    // Damaged in place: a bit flip, a truncation, an entry of the wrong shape (valid checksum), and a stray
+    // temp file (a killed writer's) beside an intact entry.
+    let mut b = fx.reference[&rels[0]].clone();
+    let mid = b.len() / 2;
+    b[mid] ^= 0x10;
+    std::fs::write(path(0), b).unwrap();
+    std::fs::write(path(1), &fx.reference[&rels[1]][..fx.reference[&rels[1]].len() / 3]).unwrap();
+    let wrong_shape = enformer_vep::cache::entry::encode(
+        enformer_vep::cache::StoreMode::Float32,
+        &vec![0.5f32; 896 * 15],
+        896,
+        15,
+        443..453,
+    )
+    .unwrap();
+    std::fs::write(path(3), wrong_shape).unwrap();
+    std::fs::write(stray(4), b"half an entry").unwrap();
+    // merge reads every entry: the three damaged ones are named, moved aside, and no scores are written.
+    let o = merge(&fx, &cache, &fx.d.join("damaged.parquet"));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    for i in [0, 1, 3] {
+        assert!(err.contains(&name(i)), "entry {i} named: {err}");
+        assert!(!path(i).exists(), "entry {i} moved aside");
+    }
+    assert!(!err.contains(&name(4)), "the intact entry beside a temp file is fine: {err}");
+    assert!(!fx.d.join("damaged.parquet").exists(), "no scores from a damaged cache");
+    assert!(err.contains("check-cache") && err.contains("predict"), "says how to fill them: {err}");
+    // The recovery the message gives: check-cache sees the three as missing, predict recomputes exactly them.
+    let todo = fx.d.join("damaged.todo.parquet");
+    assert_eq!(check_cache(&todo)["missing"], 3);
+    assert_eq!(predict_todo(&todo)["computed"], 3);
+    assert_eq!(entries(&cache), fx.reference);
+    assert_scores_equal_reference(&fx, &cache, "repaired");
+
+    // An empty file, and a stray temp file standing where an entry was deleted: both count as missing.
+    std::fs::write(path(2), b"").unwrap();
+    std::fs::remove_file(path(5)).unwrap();
+    std::fs::write(stray(5), &fx.reference[&rels[5]][..100]).unwrap();
+    let o = merge(&fx, &cache, &fx.d.join("damaged.parquet"));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("2 sequence(s)"), "{}", String::from_utf8_lossy(&o.stderr));
+    let todo = fx.d.join("missing.todo.parquet");
+    assert_eq!(check_cache(&todo)["missing"], 2);
+    assert_eq!(predict_todo(&todo)["computed"], 2);
+    assert_eq!(entries(&cache), fx.reference);
+    assert_scores_equal_reference(&fx, &cache, "refilled");
+
+    // `run` does the same in one go: damaged entries are recomputed with a warning naming each file.
+    std::fs::write(path(0), b"not an entry").unwrap();
+    let out = fx.d.join("run-damaged.parquet");
+    let o = output({
+        let mut c = bin();
+        c.args(["run", "--variants"]).arg(&fx.vcf).arg("--genome").arg(&fx.genome).arg("--model").arg(&model);
+        c.arg("--cache").arg(&cache).arg("--out").arg(&out).args(["--region", "20:60000-63000"]);
+        c
+    });
+    assert!(o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains(&name(0)), "{err}");
+    let counts: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(counts["computed"], 1, "{counts}");
+    for stat in STATS {
+        assert_eq!(stat_lists(&out, stat), stat_lists(&fx.scores, stat), "{stat}");
+    }
+}
+
+/// Mounts a tmpfs of `kb` KiB at `dir` when the machine allows it (root in a VM or container with
+/// CAP_SYS_ADMIN); None otherwise.
+fn small_tmpfs(dir: &Path, kb: u64) -> Option<TmpfsGuard> {
+    std::fs::create_dir_all(dir).unwrap();
+    let ok = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", &format!("size={kb}k"), "tmpfs"])
+        .arg(dir)
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    ok.then(|| TmpfsGuard(dir.to_path_buf()))
+}
+
+struct TmpfsGuard(PathBuf);
+impl Drop for TmpfsGuard {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+fn assert_stops_cleanly(fx: &Fixture, cache: &Path, o: &Output, what: &str) {
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{what}: {err}");
+    assert!(!err.contains("panicked"), "{what}: {err}");
+    assert!(err.contains("run the same command again"), "{what}: says how to go on: {err}");
+    assert_complete_or_absent(fx, cache, what);
+    assert!(temp_files(cache).is_empty(), "{what}: no half-written temp file left: {:?}", temp_files(cache));
+    assert!(entries(cache).len() < fx.reference.len(), "{what}: stopped early");
+}
+
+#[test]
+fn a_full_disk_stops_predict_with_a_clear_error_and_nothing_half_written() {
+    let Some(fx) = fixture("20:60000-63000") else { return };
+    // Simulated: the 6th atomic write fails with ENOSPC.
+    let cache = fx.d.join("enospc");
+    let mut c = predict(&fx, &fx.shard, &cache, &fx.d.join("enospc.manifest.parquet"));
+    c.env("ENFORMER_VEP_FAILPOINT", "enospc:6");
+    let o = output(c);
+    assert_stops_cleanly(&fx, &cache, &o, "simulated ENOSPC");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("No space left on device"));
+    assert_eq!(entries(&cache).len(), 4, "the five writes before it (fingerprint + 4 entries) are kept");
+    finish_and_check(&fx, &cache, "after-enospc");
+
+    // Real: a tmpfs with room for a few entries (each ~57 kB).
+    let mount = fx.d.join("tmpfs");
+    match small_tmpfs(&mount, 300) {
+        Some(_guard) => {
+            let cache = mount.join("cache");
+            let o = output(predict(&fx, &fx.shard, &cache, &fx.d.join("full.manifest.parquet")));
+            assert_stops_cleanly(&fx, &cache, &o, "full tmpfs");
+            assert!(String::from_utf8_lossy(&o.stderr).contains("No space left on device"));
+        }
+        None => eprintln!("NOTE: cannot mount a tmpfs here (not root): the full disk was only simulated"),
+    }
+}
+
+#[test]
+fn a_read_only_cache_is_a_clear_error() {
+    let Some(fx) = fixture("20:60000-63000") else { return };
+    let cache = fx.d.join("read-only");
+    std::fs::create_dir_all(&cache).unwrap();
+    // chattr +i stops even root; without it (not root), permissions do.
+    let immutable =
+        Command::new("chattr").arg("+i").arg(&cache).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
+    if !immutable {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o555)).unwrap();
+    }
+    let o = output(predict(&fx, &fx.shard, &cache, &fx.d.join("ro.manifest.parquet")));
+    if immutable {
+        Command::new("chattr").arg("-i").arg(&cache).status().unwrap();
+    }
+    assert_stops_cleanly(&fx, &cache, &o, "read-only cache");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains(&*cache.to_string_lossy()), "names the folder: {err}");
+}
