@@ -118,6 +118,20 @@ def test_fresh_cache_runs_every_predict_job_and_matches_run(data, tmp_path):
     assert "rule predict:" not in out.stderr, "no predict job may be scheduled"
     assert_same_scores(again / "scores.parquet", data["reference"])
 
+    # A damaged entry: merge names it, moves it aside and writes no scores; --forcerun check_cache then
+    # schedules a predict job for that shard only, and the scores come out the same.
+    victim = sorted((tmp_path / "cache").rglob("*.npy.zst"))[0]
+    victim.write_bytes(victim.read_bytes()[:1000])
+    third = tmp_path / "third"
+    config3 = write_config(tmp_path / "config3.yaml", data, tmp_path / "cache", third)
+    out = snakemake(config3, tmp_path, check=False)
+    assert out.returncode != 0
+    assert victim.name in (third / "logs" / "merge.log").read_text()
+    assert not (third / "scores.parquet").exists()
+    snakemake(config3, tmp_path, "--forcerun", "check_cache")
+    assert len(predict_jobs(third)) == 1
+    assert_same_scores(third / "scores.parquet", data["reference"])
+
 
 def test_half_cached_shards_get_predict_jobs_only_for_the_other_half(data, tmp_path):
     cache = tmp_path / "cache"
