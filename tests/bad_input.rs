@@ -74,7 +74,7 @@ impl Env {
     }
 
     fn model(&self) -> String {
-        let tiny = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/models/tiny_enformer.onnx");
+        let tiny = tiny_model();
         if !self.path("tiny.onnx").exists() {
             std::os::unix::fs::symlink(tiny, self.path("tiny.onnx")).unwrap();
         }

@@ -22,10 +22,6 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn tiny_model() -> PathBuf {
-    root().join("tests/models/tiny_enformer.onnx")
-}
-
 /// The test venv's python (numpy, zstandard), or None with a SKIP message.
 fn python() -> Option<PathBuf> {
     let p = std::env::var_os("ENFORMER_VEP_PYTHON")
@@ -284,19 +280,6 @@ fn imported_and_direct_legacy_entries_score_identically_to_fresh_predictions() {
     let r = run(&d.join("run-cache"), &legacy_run, &["--legacy-cache", old.to_str().unwrap()]);
     assert_eq!(r["computed"], 1, "only the broken legacy entry is predicted: {r}");
     assert_eq!(scores(&legacy_run), want);
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }
 
 fn set_age(path: &Path, age: Duration) {

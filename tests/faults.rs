@@ -10,16 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use arrow_array::cast::AsArray;
-use arrow_array::types::Float32Type;
-use arrow_array::Array;
 use common::*;
 
 const STATS: [&str; 4] = ["SAD", "logSED", "D2", "CENTER"];
-
-fn tiny_model() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/models/tiny_enformer.onnx")
-}
 
 /// A clean single-process run: its cache entries and scores are the reference.
 struct Fixture {
@@ -40,25 +33,8 @@ fn fixture(region: &str) -> Option<Fixture> {
     let genome = linked_genome(&real, "varda_hg19_chr20_1-200000.fa", &d);
     let vcf = real.join("vcf/varda_gonl-summary_chr20_60k-200k.hg19.vcf");
     let scores = d.join("reference.parquet");
-    let model = tiny_model();
-    let o = run_ok(&[
-        "run",
-        "--variants",
-        vcf.to_str().unwrap(),
-        "--genome",
-        genome.to_str().unwrap(),
-        "--model",
-        model.to_str().unwrap(),
-        "--cache",
-        d.join("reference-cache").to_str().unwrap(),
-        "--out",
-        scores.to_str().unwrap(),
-        "--region",
-        region,
-        "--shard-size",
-        "1000",
-    ]);
-    let counts: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let counts =
+        run_tiny(&vcf, &genome, &d.join("reference-cache"), &scores, &["--region", region, "--shard-size", "1000"]);
     assert!(counts["computed"].as_u64().unwrap() >= 20, "{counts}");
     let work = d.join("reference.parquet.work/extract");
     let reference = entries(&d.join("reference-cache"));
@@ -95,19 +71,6 @@ fn temp_files(cache: &Path) -> Vec<PathBuf> {
     walk(cache).into_iter().filter(|p| p.to_string_lossy().ends_with(".tmp")).collect()
 }
 
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
-}
-
 /// No torn or wrong entry: each one present is byte-identical to the clean run's; `fingerprint.json` parses.
 fn assert_complete_or_absent(fx: &Fixture, cache: &Path, when: &str) {
     for (rel, bytes) in entries(cache) {
@@ -136,6 +99,23 @@ fn predict(fx: &Fixture, sequences: &Path, cache: &Path, manifest: &Path) -> Com
     c
 }
 
+/// check-cache of the fixture's shard against `cache` into `todo`; returns its summary.
+fn check_cache(fx: &Fixture, cache: &Path, todo: &Path) -> serde_json::Value {
+    let model = tiny_model();
+    let o = run_ok(&[
+        "check-cache",
+        "--shard",
+        fx.shard.to_str().unwrap(),
+        "--cache",
+        cache.to_str().unwrap(),
+        "--model",
+        model.to_str().unwrap(),
+        "--out",
+        todo.to_str().unwrap(),
+    ]);
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
 fn output(mut c: Command) -> Output {
     c.output().expect("binary runs")
 }
@@ -153,16 +133,6 @@ fn merge(fx: &Fixture, cache: &Path, out: &Path) -> Output {
             .arg(out);
         c
     })
-}
-
-fn stat_lists(path: &Path, stat: &str) -> Vec<Vec<f32>> {
-    read_batches(path)
-        .iter()
-        .flat_map(|b| {
-            let list = b.column_by_name(stat).unwrap().as_list::<i32>().clone();
-            (0..list.len()).map(|i| list.value(i).as_primitive::<Float32Type>().values().to_vec()).collect::<Vec<_>>()
-        })
-        .collect()
 }
 
 /// Merge from `cache` succeeds and gives the clean run's scores exactly.
@@ -253,18 +223,7 @@ fn a_crash_at_each_step_of_an_entry_write_leaves_the_entry_complete_or_absent() 
                 _ => assert_eq!((kept, torn), (n.max(2) - 2, 1), "{name}: one torn temp file, never an entry"),
             }
             let check = fx.d.join(format!("{name}.todo.parquet"));
-            let model = tiny_model();
-            run_ok(&[
-                "check-cache",
-                "--shard",
-                fx.shard.to_str().unwrap(),
-                "--cache",
-                cache.to_str().unwrap(),
-                "--model",
-                model.to_str().unwrap(),
-                "--out",
-                check.to_str().unwrap(),
-            ]);
+            check_cache(&fx, &cache, &check);
             assert_eq!(sequence_rows(&check).len(), fx.reference.len() - kept, "{name}: temp files are not entries");
             finish_and_check(&fx, &cache, &name);
         }
@@ -349,21 +308,7 @@ fn damaged_entries_are_named_moved_aside_recomputed_and_never_scored() {
     let path = |i: usize| cache.join(&rels[i]);
     let name = |i: usize| rels[i].file_name().unwrap().to_string_lossy().into_owned();
     let stray = |i: usize| path(i).with_file_name(format!(".{}.4242.0.1f.tmp", name(i)));
-    let model = tiny_model();
-    let check_cache = |todo: &Path| -> serde_json::Value {
-        let o = run_ok(&[
-            "check-cache",
-            "--shard",
-            fx.shard.to_str().unwrap(),
-            "--cache",
-            cache.to_str().unwrap(),
-            "--model",
-            model.to_str().unwrap(),
-            "--out",
-            todo.to_str().unwrap(),
-        ]);
-        serde_json::from_slice(&o.stdout).unwrap()
-    };
+    let check_cache = |todo: &Path| check_cache(&fx, &cache, todo);
     let predict_todo = |todo: &Path| -> serde_json::Value {
         let o = output(predict(&fx, todo, &cache, &fx.d.join("damaged.manifest.parquet")));
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -423,7 +368,7 @@ fn damaged_entries_are_named_moved_aside_recomputed_and_never_scored() {
     let out = fx.d.join("run-damaged.parquet");
     let o = output({
         let mut c = bin();
-        c.args(["run", "--variants"]).arg(&fx.vcf).arg("--genome").arg(&fx.genome).arg("--model").arg(&model);
+        c.args(["run", "--variants"]).arg(&fx.vcf).arg("--genome").arg(&fx.genome).arg("--model").arg(tiny_model());
         c.arg("--cache").arg(&cache).arg("--out").arg(&out).args(["--region", "20:60000-63000"]);
         c
     });

@@ -5,34 +5,16 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use arrow_array::cast::AsArray;
-use arrow_array::types::Float32Type;
-use arrow_array::Array;
 use common::*;
 use enformer_vep::cache::npy;
 use enformer_vep::model::{Device, Model, ModelOptions};
 
 const REGION: &str = "20:60000-68000";
 
-fn tiny_model() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/models/tiny_enformer.onnx")
-}
-
 fn golden(name: &str) -> (Vec<usize>, Vec<u8>) {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/models/tiny_enformer.golden_{name}.npy"));
     let (_, shape, data) = npy::read_file(&p).unwrap();
     (shape, data)
-}
-
-/// Per statistic, per variant: the list values.
-fn stat_lists(path: &Path, stat: &str) -> Vec<Vec<f32>> {
-    read_batches(path)
-        .iter()
-        .flat_map(|b| {
-            let list = b.column_by_name(stat).unwrap().as_list::<i32>().clone();
-            (0..list.len()).map(|i| list.value(i).as_primitive::<Float32Type>().values().to_vec()).collect::<Vec<_>>()
-        })
-        .collect()
 }
 
 #[test]
@@ -52,26 +34,6 @@ fn onnx_runtime_reproduces_the_golden_outputs() {
     let per = out_shape[1] * out_shape[2];
     let diff = (0..per).map(|i| (got[i] - got[per + i]).abs()).fold(0f32, f32::max);
     assert!(diff > 0.0);
-}
-
-/// `enformer-vep run` with the tiny model; returns its printed counts.
-fn run_tiny(vcf: &Path, genome: &Path, cache: &Path, out: &Path, extra: &[&str]) -> serde_json::Value {
-    let model = tiny_model();
-    let mut args = vec![
-        "run",
-        "--variants",
-        vcf.to_str().unwrap(),
-        "--genome",
-        genome.to_str().unwrap(),
-        "--model",
-        model.to_str().unwrap(),
-        "--cache",
-        cache.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    serde_json::from_slice(&run_ok(&args).stdout).unwrap()
 }
 
 fn split_steps(dir: &Path, genome: &Path, vcf: &Path, cache: &Path, out: &Path, extra: &[&str]) {
@@ -248,19 +210,6 @@ fn entries_do_not_depend_on_how_sequences_fall_into_batches() {
         let rel = e.strip_prefix(&full).unwrap();
         assert!(std::fs::read(e).unwrap() == std::fs::read(resumed.join(rel)).unwrap(), "{} differs", rel.display());
     }
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }
 
 #[test]

@@ -149,3 +149,55 @@ impl Drop for ImmutableDir {
         let _ = Command::new("chattr").arg("-i").arg(&self.0).output();
     }
 }
+
+/// The committed tiny Enformer model (same contract as the full one, 16 tracks).
+pub fn tiny_model() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/models/tiny_enformer.onnx")
+}
+
+/// Every file under `dir`, recursively (none when `dir` does not exist).
+pub fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// One statistic column of a scores.parquet: a list of per-track values per variant.
+pub fn stat_lists(path: &Path, stat: &str) -> Vec<Vec<f32>> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::Float32Type;
+    read_batches(path)
+        .iter()
+        .flat_map(|b| {
+            let list = b.column_by_name(stat).unwrap().as_list::<i32>().clone();
+            (0..list.len()).map(|i| list.value(i).as_primitive::<Float32Type>().values().to_vec()).collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// `enformer-vep run` with the tiny model; returns its printed counts.
+pub fn run_tiny(vcf: &Path, genome: &Path, cache: &Path, out: &Path, extra: &[&str]) -> serde_json::Value {
+    let model = tiny_model();
+    let mut args = vec![
+        "run",
+        "--variants",
+        vcf.to_str().unwrap(),
+        "--genome",
+        genome.to_str().unwrap(),
+        "--model",
+        model.to_str().unwrap(),
+        "--cache",
+        cache.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    serde_json::from_slice(&run_ok(&args).stdout).unwrap()
+}
