@@ -15,9 +15,8 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::entry::{self, Expect};
-use super::{Fingerprint, StoreMode, ENTRY_EXT, LAYOUT_VERSION};
+use super::{entry_key, Fingerprint, StoreMode, LAYOUT_VERSION};
 use crate::progress::{Progress, ProgressMode};
-use crate::window::is_seq_id;
 
 /// A temp file older than this is debris from a crashed writer (a live write renames within seconds).
 pub const STALE_TEMP: Duration = Duration::from_secs(60 * 60);
@@ -107,12 +106,12 @@ fn classify(name: &str, fan: Option<&str>) -> FileKind {
         return FileKind::Temp;
     }
     if let Some(id) = name.strip_prefix('.').and_then(|n| n.strip_suffix(".corrupt")) {
-        if id.strip_suffix(ENTRY_EXT).and_then(|s| s.strip_suffix('.')).is_some_and(is_seq_id) {
+        if entry_key(id).is_some() {
             return FileKind::Corrupt;
         }
     }
-    match (fan, name.strip_suffix(ENTRY_EXT).and_then(|s| s.strip_suffix('.'))) {
-        (Some(fan), Some(id)) if is_seq_id(id) && id[..2] == *fan => FileKind::Entry,
+    match (fan, entry_key(name)) {
+        (Some(fan), Some(id)) if id[..2] == *fan => FileKind::Entry,
         _ => FileKind::Other,
     }
 }

@@ -32,6 +32,11 @@ use crate::window::is_seq_id;
 pub const LAYOUT_VERSION: &str = "v1";
 pub const ENTRY_EXT: &str = "npy.zst";
 
+/// The sequence key of an entry file name (`<seq_id>.npy.zst`), or None for any other file.
+pub fn entry_key(file_name: &str) -> Option<&str> {
+    file_name.strip_suffix(ENTRY_EXT)?.strip_suffix('.').filter(|id| is_seq_id(id))
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
     #[error("cache path {0} exists but is not a directory; fix: pass a folder to --cache")]
@@ -135,9 +140,9 @@ impl Namespace {
                     .flatten()
                     .filter_map(|e| {
                         let name = e.file_name().into_string().ok()?;
-                        let id = name.strip_suffix(ENTRY_EXT)?.strip_suffix('.')?;
+                        let id = entry_key(&name)?;
                         let nonempty = e.metadata().map(|m| m.len() > 0).unwrap_or(false);
-                        (is_seq_id(id) && nonempty).then(|| id.to_string())
+                        nonempty.then(|| id.to_string())
                     })
                     .collect::<Vec<_>>()
             })
