@@ -14,7 +14,7 @@ use crate::merge::{merge, MergeOptions, MergeReport, MissingEntries};
 use crate::model::ModelOptions;
 use crate::predict::{predict, PredictOptions};
 use crate::progress::ProgressMode;
-use crate::stats::Stat;
+use crate::score::Stat;
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {

@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parents[2]
 MODULES = ROOT / "nextflow/modules/local"
 MODEL = ROOT / "tests/models/tiny_enformer.onnx"
 # -profile test (conf/test.config) and the nextflow.config defaults that reach the command lines.
-OPTS = dict(shard_size=10, top=30, columns=None, max_pvalue=None, region=None, window=196608, head="human",
+OPTS = dict(shard_size=10, top=30, columns=None, max_pvalue=None, region=None, window=196608, max_allele_len=1000,
+            rc=False, shifts=[0], head="human",
             n_encoding="zeros", store="float32", center_bins=10, batch_size=2,
             stats=["SAD", "logSED", "D2", "CENTER"], tracks=None)
 
@@ -33,13 +34,18 @@ def quote(value):
 
 
 def flags(keys):
-    """The subworkflow's cliFlags: null left out, a list comma-joined, snake_case → --kebab-case."""
+    """The subworkflow's cliFlags: null and false left out, true the bare flag, otherwise --kebab-case='value'
+    (a list comma-joined)."""
     out = []
     for key in keys:
-        value = OPTS.get(key)
-        if value is not None:
-            value = ",".join(map(str, value)) if isinstance(value, list) else value
-            out.append(f"--{key.replace('_', '-')} {quote(value)}")
+        value, flag = OPTS.get(key), f"--{key.replace('_', '-')}"
+        if value is None or value is False:
+            continue
+        if value is True:
+            out.append(flag)
+            continue
+        value = ",".join(map(str, value)) if isinstance(value, list) else value
+        out.append(f"{flag}={quote(value)}")
     return " ".join(out)
 
 
@@ -87,7 +93,8 @@ class Run:
         demo = self.task("demo_data", {"task.process": "DEMO_DATA"}, {}) / "demo"
         extract = self.task("extract_seqs", {
             "variants": "variants.kunkle.txt", "genome": "genome.fa",
-            "args": flags(["shard_size", "columns", "max_pvalue", "top", "region", "window"]),
+            "args": flags(["shard_size", "columns", "max_pvalue", "top", "region", "window", "max_allele_len", "rc",
+                           "shifts"]),
         }, {"variants.kunkle.txt": demo / "variants.kunkle.txt", "genome.fa": demo / "genome.fa",
             "genome.fa.fai": demo / "genome.fa.fai"}) / "extract"
         shards = sorted((extract / "shards").glob("shard-*.parquet"))

@@ -2,8 +2,11 @@
 //!
 //! - `float32` (default): the full [bins, tracks] output, `<f4`, lossless.
 //! - `float16`: the same as `<f2` (half the size; values above 65,504 cannot be stored and fail the sequence).
-//! - `summary`: `<f8` [2, tracks]: row 0 = Σ over all bins, row 1 = Σ over the `center_bins` bins nearest the
-//!   variant, both accumulated in float64 at predict time. Enough for SAD, logSED and CENTER, not for D2.
+//! - `summary`: `<f8` [6, tracks], per-track sums accumulated in float64 at predict time, each split at the
+//!   stitch bin c = ⌈bins/2⌉ (448) into bins [0, c) and [c, bins): rows 0–1 Σ over all bins, rows 2–3 Σ over
+//!   the `center_bins` bins nearest the variant, rows 4–5 Σ over the mirror image of those bins (b ↔ bins−1−b,
+//!   which a reverse-complemented window's centre maps to). Split sums are what stitching an indel's alt
+//!   prediction and flipping a reverse complement need; enough for SAD, logSED and CENTER, not for D2.
 //!
 //! The zstd frame's XXH64 content checksum is verified on every read (zstd does it while decompressing), so
 //! a bit flip or truncation is detected; the array's shape and dtype are checked against what the
@@ -40,8 +43,58 @@ pub enum EntryError {
 pub enum EntryData {
     /// [bins, tracks], row-major.
     Full(Vec<f32>),
-    /// Per-track Σ over all bins and over the centre bins.
-    Summary { total: Vec<f64>, center: Vec<f64> },
+    /// Per-track sums, split at the stitch bin.
+    Summary(Sums),
+}
+
+/// Rows of a summary entry.
+pub const SUMMARY_ROWS: usize = 6;
+
+/// Per-track sums of one prediction, each as [bins before the stitch bin, bins from it on].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sums {
+    pub total: [Vec<f64>; 2],
+    pub center: [Vec<f64>; 2],
+    /// Over the mirror image of the centre bins (what the centre becomes when the bins are flipped).
+    pub mirror: [Vec<f64>; 2],
+}
+
+impl Sums {
+    pub fn zeros(tracks: usize) -> Sums {
+        let z = || [vec![0.0; tracks], vec![0.0; tracks]];
+        Sums { total: z(), center: z(), mirror: z() }
+    }
+
+    /// The sums of the same prediction with its bins reversed (b ↔ bins − 1 − b), as for a reverse-complemented
+    /// window. Exact when the split is at bins/2 (an even bin count), which [`summarize`] requires for it.
+    pub fn flipped(&self) -> Sums {
+        let swap = |h: &[Vec<f64>; 2]| [h[1].clone(), h[0].clone()];
+        Sums { total: swap(&self.total), center: swap(&self.mirror), mirror: swap(&self.center) }
+    }
+
+    fn rows(&self) -> [&Vec<f64>; SUMMARY_ROWS] {
+        [&self.total[0], &self.total[1], &self.center[0], &self.center[1], &self.mirror[0], &self.mirror[1]]
+    }
+
+    fn rows_mut(&mut self) -> [&mut Vec<f64>; SUMMARY_ROWS] {
+        let Sums { total: [t0, t1], center: [c0, c1], mirror: [m0, m1] } = self;
+        [t0, t1, c0, c1, m0, m1]
+    }
+
+    /// Adds `other`, track `keep[i]` of it into track i of self.
+    pub fn add_kept(&mut self, other: &Sums, keep: &[usize]) {
+        for (mine, theirs) in self.rows_mut().into_iter().zip(other.rows()) {
+            for (i, &t) in keep.iter().enumerate() {
+                mine[i] += theirs[t];
+            }
+        }
+    }
+
+    pub fn scale(&mut self, by: f64) {
+        for row in self.rows_mut() {
+            row.iter_mut().for_each(|v| *v *= by);
+        }
+    }
 }
 
 /// Encodes one sequence's output ([bins, tracks] row-major) for `store`.
@@ -66,9 +119,9 @@ pub fn encode(
             )
         }
         StoreMode::Summary => {
-            let (total, center) = summarize(output, tracks, center);
-            let bytes = total.iter().chain(&center).flat_map(|v| v.to_le_bytes()).collect();
-            (Dtype::F64, vec![2, tracks], bytes)
+            let sums = summarize(output, tracks, center);
+            let bytes = sums.rows().into_iter().flatten().flat_map(|v| v.to_le_bytes()).collect();
+            (Dtype::F64, vec![SUMMARY_ROWS, tracks], bytes)
         }
     };
     let mut npy_bytes = npy::header(dtype, &shape);
@@ -80,23 +133,30 @@ pub fn encode(
     enc.compress(&npy_bytes).map_err(|e| EntryError::Corrupt(e.to_string()))
 }
 
-/// Σ over all bins and over `center` bins, per track, in float64.
-pub fn summarize(output: &[f32], tracks: usize, center: Range<usize>) -> (Vec<f64>, Vec<f64>) {
-    let mut total = vec![0f64; tracks];
-    let mut centre = vec![0f64; tracks];
+/// The summary sums of a [bins, tracks] output: over all bins, over `center` and over its mirror image, each
+/// split at the stitch bin, per track, in float64.
+pub fn summarize(output: &[f32], tracks: usize, center: Range<usize>) -> Sums {
+    let bins = output.len().checked_div(tracks).unwrap_or(0);
+    let split = crate::window::stitch_bin_for(bins);
+    let mirror = bins.saturating_sub(center.end)..bins.saturating_sub(center.start);
+    let mut sums = Sums::zeros(tracks);
     for (b, row) in output.chunks_exact(tracks).enumerate() {
-        let in_center = center.contains(&b);
+        let half = usize::from(b >= split);
+        let (in_center, in_mirror) = (center.contains(&b), mirror.contains(&b));
         for (t, &v) in row.iter().enumerate() {
-            total[t] += v as f64;
+            sums.total[half][t] += v as f64;
             if in_center {
-                centre[t] += v as f64;
+                sums.center[half][t] += v as f64;
+            }
+            if in_mirror {
+                sums.mirror[half][t] += v as f64;
             }
         }
     }
-    (total, centre)
+    sums
 }
 
-/// The array shape an entry must have: for full entries [bins, tracks], for summaries [2, tracks]. `None`
+/// The array shape an entry must have: for full entries [bins, tracks], for summaries [6, tracks]. `None`
 /// accepts any size (the first entry a step reads), whose shape is then returned for checking the rest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Expect {
@@ -133,7 +193,7 @@ pub fn decode_expecting(bytes: &[u8], store: StoreMode, expect: Expect) -> Resul
     let (want_dtype, want_rows) = match store {
         StoreMode::Float32 => (Dtype::F32, expect.bins),
         StoreMode::Float16 => (Dtype::F16, expect.bins),
-        StoreMode::Summary => (Dtype::F64, Some(2)),
+        StoreMode::Summary => (Dtype::F64, Some(SUMMARY_ROWS)),
     };
     if dtype != want_dtype {
         return Err(corrupt(format!("dtype {} where {} was expected", dtype.descr(), want_dtype.descr())));
@@ -166,7 +226,9 @@ pub fn decode_expecting(bytes: &[u8], store: StoreMode, expect: Expect) -> Resul
         StoreMode::Summary => {
             let v: Vec<f64> =
                 data.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().unwrap_or([0; 8]))).collect();
-            EntryData::Summary { total: v[..tracks].to_vec(), center: v[tracks..].to_vec() }
+            let mut rows = v.chunks_exact(tracks).map(<[f64]>::to_vec);
+            let mut next = || rows.next().unwrap_or_default();
+            EntryData::Summary(Sums { total: [next(), next()], center: [next(), next()], mirror: [next(), next()] })
         }
     };
     Ok((data, shape2))
@@ -194,15 +256,20 @@ mod tests {
             panic!()
         };
         assert!(h.iter().zip(&out).all(|(a, b)| (a - b).abs() <= b.abs() * 1e-3));
-        let EntryData::Summary { total, center } =
-            decode(&encode(StoreMode::Summary, &out, bins, tracks, 4..8).unwrap(), StoreMode::Summary, bins, tracks)
+        let EntryData::Summary(sums) =
+            decode(&encode(StoreMode::Summary, &out, bins, tracks, 4..7).unwrap(), StoreMode::Summary, bins, tracks)
                 .unwrap()
         else {
             panic!()
         };
-        let t2: f64 = (0..bins).map(|b| out[b * tracks + 2] as f64).sum();
-        let c2: f64 = (4..8).map(|b| out[b * tracks + 2] as f64).sum();
-        assert_eq!((total[2], center[2]), (t2, c2));
+        // 12 bins split at 6; centre 4..7 (bins 4, 5 | 6); its mirror 5..8 (bins 5 | 6, 7).
+        let sum = |bins: Range<usize>| bins.map(|b| out[b * tracks + 2] as f64).sum::<f64>();
+        assert_eq!([sums.total[0][2], sums.total[1][2]], [sum(0..6), sum(6..12)]);
+        assert_eq!([sums.center[0][2], sums.center[1][2]], [sum(4..6), sum(6..7)]);
+        assert_eq!([sums.mirror[0][2], sums.mirror[1][2]], [sum(5..6), sum(6..8)]);
+        // Flipping the output along bins flips the sums.
+        let reversed: Vec<f32> = out.chunks_exact(tracks).rev().flatten().copied().collect();
+        assert_eq!(summarize(&reversed, tracks, 4..7), sums.flipped());
     }
 
     #[test]
@@ -228,7 +295,7 @@ mod tests {
         for (dtype, shape, store) in [
             (npy::Dtype::F32, vec![1, 1 << 62], StoreMode::Float32),
             (npy::Dtype::F16, vec![1 << 63, 2], StoreMode::Float16),
-            (npy::Dtype::F64, vec![2, 1 << 63], StoreMode::Summary),
+            (npy::Dtype::F64, vec![SUMMARY_ROWS, 1 << 62], StoreMode::Summary),
         ] {
             let bytes = frame(&npy::header(dtype, &shape));
             let err = decode_expecting(&bytes, store, Expect::default()).unwrap_err();

@@ -47,6 +47,11 @@ impl StoreMode {
     }
 }
 
+/// Summary entries hold sums split at the stitch bin (six rows, see `entry`); the first layout held two rows
+/// (whole and centre sums) and could neither stitch an indel nor flip a reverse complement. Part of a summary
+/// namespace's id, so a summary cache of the first layout is a namespace of its own that is never read again.
+pub const SUMMARY_LAYOUT: &str = "summary_layout=split-at-stitch-bin-6-rows";
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fingerprint {
     pub model_sha256: String,
@@ -90,7 +95,7 @@ impl Fingerprint {
             self.n_encoding.as_str(),
             self.window,
             self.store.as_str()
-        ) + &self.summary_center_bins.map(|k| format!("summary_center_bins={k}\n")).unwrap_or_default();
+        ) + &self.summary_center_bins.map(|k| format!("summary_center_bins={k}\n{SUMMARY_LAYOUT}\n")).unwrap_or_default();
         hex::encode(&Sha256::digest(canonical.as_bytes())[..16])
     }
 }
@@ -113,6 +118,8 @@ pub fn sha256_file(path: &Path) -> std::io::Result<String> {
 mod tests {
     use super::*;
 
+    const FLOAT32_ID_V1: &str = "4f7c60c91f11ff909b089ce2c070d6d5";
+
     #[test]
     fn every_field_changes_the_id() {
         let base = Fingerprint::new("00".repeat(32), "human", NEncoding::Zeros, 196_608, StoreMode::Float32);
@@ -123,6 +130,8 @@ mod tests {
             Fingerprint { window: 131_072, ..base.clone() },
             Fingerprint { store: StoreMode::Summary, ..base.clone() },
         ];
+        // Full-entry namespaces keep their ids (the entries did not change); written down from v0.1.
+        assert_eq!(base.id(), FLOAT32_ID_V1);
         let mut ids: Vec<String> = variants.iter().map(Fingerprint::id).collect();
         ids.push(base.id());
         ids.sort();

@@ -16,7 +16,7 @@ use super::legacy::{self, LegacyCache};
 use super::maintenance::BadFile;
 use super::{entry, Cache, CacheError, Fingerprint};
 use crate::progress::{Progress, ProgressMode};
-use crate::stats::center_bins;
+use crate::window::OutputGeometry;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
@@ -28,6 +28,8 @@ pub enum ImportError {
     Cache(#[from] CacheError),
     #[error("cannot write {path}: {source}")]
     Summary { path: String, source: io::Error },
+    #[error("{0}")]
+    Geometry(String),
 }
 
 #[derive(Debug, Clone)]
@@ -71,7 +73,9 @@ pub fn import_legacy(opts: &ImportOptions, mode: ProgressMode) -> Result<ImportR
         legacy.list().map_err(|source| ImportError::List { path: opts.from.display().to_string(), source })?;
     let (bins, tracks, head) = (opts.bins, opts.tracks, opts.fingerprint.head.as_str());
     let store = opts.fingerprint.store;
-    let center = center_bins(opts.fingerprint.window, bins, opts.center_bins);
+    let center = OutputGeometry::new(opts.fingerprint.window, bins)
+        .map_err(ImportError::Geometry)?
+        .center_bins(opts.center_bins);
     let progress = Progress::new(mode, "cache import-legacy", "entries", Some(entries.len() as u64));
     let counts = [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)];
     let outcomes: Vec<Outcome> = entries

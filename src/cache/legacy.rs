@@ -95,8 +95,7 @@ impl LegacyArray {
                 Ok(EntryData::Full(self.data.iter().map(|&v| half::f16::from_f32(v).to_f32()).collect()))
             }
             StoreMode::Summary => {
-                let (total, center) = entry::summarize(&self.data, self.tracks, center);
-                Ok(EntryData::Summary { total, center })
+                Ok(EntryData::Summary(entry::summarize(&self.data, self.tracks, center)))
             }
         }
     }

@@ -5,9 +5,10 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::cache::{Fingerprint, NEncoding, StoreMode};
-use crate::extract::{Filters, Region};
+use crate::ensemble::{Ensemble, Shifts};
+use crate::extract::{Filters, Region, DEFAULT_MAX_ALLELE_LEN};
 use crate::model::{Device, ModelOptions};
-use crate::stats::Stat;
+use crate::score::Stat;
 use crate::variants::ColumnOverrides;
 use crate::window::{WindowSpec, DEFAULT_WINDOW};
 
@@ -35,6 +36,15 @@ pub struct InputArgs {
     /// Keep variants in CHROM[:START-END] (1-based, inclusive).
     #[arg(long, value_name = "CHR:START-END")]
     pub region: Option<String>,
+    /// Also score the reverse complement of every window (predictions flipped back and averaged).
+    #[arg(long)]
+    pub rc: bool,
+    /// Score every window also moved by these many bp and average (e.g. --shifts=-1,0,1).
+    #[arg(long, default_value = "0", value_name = "T,...", allow_hyphen_values = true, value_parser = clap::value_parser!(Shifts))]
+    pub shifts: Shifts,
+    /// REF or ALT alleles longer than this are not scored (status allele_too_long).
+    #[arg(long, default_value_t = DEFAULT_MAX_ALLELE_LEN, value_name = "BP")]
+    pub max_allele_len: usize,
 }
 
 impl InputArgs {
@@ -48,6 +58,8 @@ impl InputArgs {
             genome: self.genome.clone(),
             out_dir,
             shard_size: self.shard_size,
+            ensemble: Ensemble::new(self.rc, self.shifts.0.clone()).map_err(anyhow::Error::msg)?,
+            max_allele_len: self.max_allele_len,
         })
     }
 

@@ -7,6 +7,7 @@
 
 pub mod filter;
 mod process;
+mod windows;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -16,8 +17,9 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 pub use filter::{FilterCounts, Filters, Region};
-use process::{process, Processed};
+use process::{process, Processed, Scoring};
 
+use crate::ensemble::Ensemble;
 use crate::genome::Genome;
 use crate::orient::Status;
 use crate::progress::{Progress, ProgressMode};
@@ -26,8 +28,12 @@ use crate::tables::variants::VariantWriter;
 use crate::variants::{ColumnOverrides, Record, VariantReader};
 use crate::window::WindowSpec;
 
-/// Rows processed in parallel at a time: 2 windows of 196 kB each, so ~100 MB in flight per chunk.
-const CHUNK: usize = 256;
+/// Windows in flight per chunk of rows processed in parallel: 512 windows of 196 kB, ~100 MB. Plain SNVs
+/// have 2 windows (256 rows a chunk); an indel with `--rc --shifts=-1,0,1` has 18.
+const WINDOWS_PER_CHUNK: usize = 512;
+
+/// Default `--max-allele-len`.
+pub const DEFAULT_MAX_ALLELE_LEN: usize = 1000;
 
 #[derive(Debug, Clone)]
 pub struct ExtractOptions {
@@ -38,6 +44,10 @@ pub struct ExtractOptions {
     pub window: WindowSpec,
     pub columns: ColumnOverrides,
     pub filters: Filters,
+    /// Reverse complement and shifts: every member is a sequence of its own in the shards.
+    pub ensemble: Ensemble,
+    /// Longer REF or ALT alleles get `allele_too_long`.
+    pub max_allele_len: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -57,6 +67,9 @@ pub struct Manifest {
     pub input_format: String,
     pub columns: String,
     pub window: usize,
+    pub rc: bool,
+    pub shifts: Vec<i32>,
+    pub max_allele_len: usize,
     pub shard_size: usize,
     pub rows: u64,
     pub status_counts: BTreeMap<String, u64>,
@@ -87,7 +100,13 @@ pub fn extract_seqs(opts: &ExtractOptions, mode: ProgressMode) -> anyhow::Result
 
     let writer = OutputWriter::new(opts, &input_format)?;
     let (tx, rx) = crossbeam_channel::bounded::<Vec<Processed>>(2);
-    let spec = opts.window;
+    let scoring = Scoring {
+        window: opts.window,
+        ensemble: opts.ensemble.clone(),
+        max_allele_len: opts.max_allele_len,
+    };
+    let scoring = &scoring;
+    let chunk_rows = (WINDOWS_PER_CHUNK / (3 * opts.ensemble.members_per_role()).max(2)).clamp(8, 256);
     let genome_ref = &genome;
 
     let (written, produced) =
@@ -96,12 +115,12 @@ pub fn extract_seqs(opts: &ExtractOptions, mode: ProgressMode) -> anyhow::Result
             let produce = || -> anyhow::Result<()> {
                 let send_chunk = |chunk: Vec<Record>| -> anyhow::Result<()> {
                     let results: Vec<Processed> =
-                        chunk.into_par_iter().map(|r| process(r, genome_ref, spec)).collect::<Result<_, _>>()?;
+                        chunk.into_par_iter().map(|r| process(r, genome_ref, scoring)).collect::<Result<_, _>>()?;
                     progress.inc(results.len() as u64);
                     tx.send(results).map_err(|_| anyhow::anyhow!("the output writer stopped early"))?;
                     Ok(())
                 };
-                let mut chunk = Vec::with_capacity(CHUNK);
+                let mut chunk = Vec::with_capacity(chunk_rows);
                 let mut top = filters.top.map(filter::TopN::new);
                 for rec in reader {
                     let rec = rec?;
@@ -112,8 +131,8 @@ pub fn extract_seqs(opts: &ExtractOptions, mode: ProgressMode) -> anyhow::Result
                         Some(top) => top.push(rec, &mut filtered),
                         None => {
                             chunk.push(rec);
-                            if chunk.len() == CHUNK {
-                                send_chunk(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)))?;
+                            if chunk.len() == chunk_rows {
+                                send_chunk(std::mem::replace(&mut chunk, Vec::with_capacity(chunk_rows)))?;
                             }
                         }
                     }
@@ -121,7 +140,7 @@ pub fn extract_seqs(opts: &ExtractOptions, mode: ProgressMode) -> anyhow::Result
                 if let Some(top) = top {
                     chunk.extend(top.into_records());
                 }
-                for part in chunk.chunks(CHUNK) {
+                for part in chunk.chunks(chunk_rows) {
                     send_chunk(part.to_vec())?;
                 }
                 Ok(())
@@ -141,7 +160,7 @@ pub fn extract_seqs(opts: &ExtractOptions, mode: ProgressMode) -> anyhow::Result
     let (ok, mismatch) = (count(Status::Ok), count(Status::RefMismatch));
     if mismatch >= 20 && mismatch as f64 > 0.05 * (ok + mismatch) as f64 {
         warnings.push(format!(
-            "{mismatch} of {} SNVs ({:.1}%) do not match the genome's reference base: the genome is probably not the build the input uses (Kunkle 2019 and most GWAS tables are hg19/GRCh37); enformer-vep never lifts over",
+            "{mismatch} of {} variants ({:.1}%) do not match the genome's reference sequence: the genome is probably not the build the input uses (Kunkle 2019 and most GWAS tables are hg19/GRCh37); enformer-vep never lifts over",
             ok + mismatch,
             100.0 * mismatch as f64 / (ok + mismatch) as f64
         ));
@@ -158,7 +177,10 @@ pub fn extract_seqs(opts: &ExtractOptions, mode: ProgressMode) -> anyhow::Result
         genome: opts.genome.display().to_string(),
         input_format,
         columns,
-        window: spec.len(),
+        window: opts.window.len(),
+        rc: opts.ensemble.rc(),
+        shifts: opts.ensemble.shifts().to_vec(),
+        max_allele_len: opts.max_allele_len,
         shard_size: opts.shard_size,
         rows: summary.rows,
         status_counts: summary.status_counts,
@@ -220,6 +242,10 @@ impl OutputWriter {
             ("enformer_vep.genome".to_string(), opts.genome.display().to_string()),
             ("enformer_vep.variants_input".to_string(), opts.variants.display().to_string()),
             ("enformer_vep.input_format".to_string(), input_format.to_string()),
+            ("enformer_vep.rc".to_string(), opts.ensemble.rc().to_string()),
+            ("enformer_vep.shifts".to_string(), opts.ensemble.shifts_text()),
+            ("enformer_vep.max_allele_len".to_string(), opts.max_allele_len.to_string()),
+            ("enformer_vep.normalisation".to_string(), crate::normalize::DESCRIPTION.to_string()),
         ];
         Ok(OutputWriter {
             out_dir: opts.out_dir.clone(),
@@ -240,7 +266,7 @@ impl OutputWriter {
                 summary.rows += 1;
                 let status = row.status.unwrap_or(Status::ParseError);
                 *summary.status_counts.entry(status.as_str().to_string()).or_default() += 1;
-                if let Some([(ref_id, ref_seq), (alt_id, alt_seq)]) = windows {
+                if !windows.is_empty() {
                     if shard.is_none() {
                         let path = self.out_dir.join(shard_file_name(next_index));
                         shard = Some(OpenShard {
@@ -254,7 +280,7 @@ impl OutputWriter {
                     let Some(open) = shard.as_mut() else { unreachable!() };
                     row.shard = Some(open.index);
                     open.variants += 1;
-                    for (id, seq) in [(ref_id, ref_seq), (alt_id, alt_seq)] {
+                    for (id, seq) in windows {
                         if open.seen.insert(id.clone()) {
                             open.writer.push(id, seq)?;
                         }

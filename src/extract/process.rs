@@ -1,25 +1,58 @@
-//! One input record → one `variants.parquet` row, plus the two windows when the variant is scored.
+//! One input record → one `variants.parquet` row, plus the variant's windows when it is scored.
 
+use super::windows;
+use crate::ensemble::Ensemble;
 use crate::genome::{Genome, GenomeError};
-use crate::orient::{orient, snv_alleles, Rejection, Status};
+use crate::normalize::{normalize, VariantType};
+use crate::orient::{check_alleles, orient, Rejection, Status};
 use crate::tables::variants::VariantRow;
 use crate::variants::Record;
-use crate::window::{ref_alt_seq_ids, WindowSpec};
+use crate::window::WindowSpec;
+
+/// What every record of one run is scored with.
+#[derive(Debug, Clone)]
+pub(crate) struct Scoring {
+    pub window: WindowSpec,
+    pub ensemble: Ensemble,
+    pub max_allele_len: usize,
+}
 
 pub(crate) struct Processed {
     pub row: VariantRow,
-    /// (seq_id, window) for ref then alt; `None` when the variant is not scored.
-    pub windows: Option<[(String, Vec<u8>); 2]>,
+    /// (seq_id, window) of every distinct sequence of the variant; empty when the variant is not scored.
+    pub windows: Vec<(String, Vec<u8>)>,
 }
 
 fn rejected(mut row: VariantRow, r: Rejection) -> Processed {
     row.status = Some(r.status);
     row.status_detail = Some(r.detail);
-    Processed { row, windows: None }
+    Processed { row, windows: Vec::new() }
+}
+
+/// Genome bases left of a position, fetched a block at a time while normalisation walks left.
+struct LeftBases<'g> {
+    genome: &'g Genome,
+    contig: usize,
+    start: i64,
+    bases: Vec<u8>,
+}
+
+impl LeftBases<'_> {
+    const BLOCK: i64 = 256;
+
+    fn base(&mut self, i: u64) -> Result<u8, GenomeError> {
+        let i = i as i64;
+        if i < self.start || i >= self.start + self.bases.len() as i64 {
+            self.start = (i + 1 - Self::BLOCK).max(0);
+            let len = (i + 1 - self.start) as usize;
+            self.genome.fetch(self.contig, self.start, len, &mut self.bases)?;
+        }
+        Ok(self.bases[(i - self.start) as usize])
+    }
 }
 
 /// Genome errors (a broken index or bgzip block) are fatal: they would hit every variant alike.
-pub(crate) fn process(record: Record, genome: &Genome, spec: WindowSpec) -> Result<Processed, GenomeError> {
+pub(crate) fn process(record: Record, genome: &Genome, scoring: &Scoring) -> Result<Processed, GenomeError> {
     let v = match record {
         Record::Bad(bad) => {
             let row = VariantRow { line: bad.line, id: bad.id, chrom: bad.chrom, pos: bad.pos, ..Default::default() };
@@ -50,30 +83,32 @@ pub(crate) fn process(record: Record, genome: &Genome, spec: WindowSpec) -> Resu
         let detail = format!("position {} is outside {} (1..={})", v.pos, rec.name, rec.length);
         return Ok(rejected(row, Rejection { status: Status::PositionOutOfRange, detail }));
     }
-    let (effect, other) = match snv_alleles(&v.effect_allele, &v.other_allele) {
+    let (effect, other) = match check_alleles(&v.effect_allele, &v.other_allele, scoring.max_allele_len) {
         Ok(pair) => pair,
         Err(r) => return Ok(rejected(row, r)),
     };
-    let start = spec.start(v.pos);
-    let mut ref_window = Vec::with_capacity(spec.len());
-    genome.fetch(contig, start, spec.len(), &mut ref_window)?;
-    let center = spec.center_index();
-    let oriented = match orient(effect, other, ref_window[center], v.source) {
+    let mut here = Vec::new();
+    genome.fetch(contig, v.pos - 1, effect.len().max(other.len()), &mut here)?;
+    let oriented = match orient(&effect, &other, &here, v.source) {
         Ok(o) => o,
         Err(r) => return Ok(rejected(row, r)),
     };
-    let (ref_id, alt_id) = ref_alt_seq_ids(&ref_window, center, oriented.alt_base);
-    let mut alt_window = ref_window.clone();
-    alt_window[center] = oriented.alt_base;
-    row.ref_allele = Some((oriented.ref_base as char).to_string());
-    row.alt_allele = Some((oriented.alt_base as char).to_string());
+    let mut left = LeftBases { genome, contig, start: 0, bases: Vec::new() };
+    let norm = normalize((v.pos - 1) as u64, &oriented.ref_allele, &oriented.alt, |i| left.base(i))?;
+    let built = windows::build(genome, contig, &norm, scoring.window, &scoring.ensemble)?;
+    let first = |role| built.members.iter().find(|m| m.role == role && m.shift == 0).map(|m| m.seq_id.clone());
+    row.ref_seq_id = first(crate::ensemble::Role::Ref);
+    row.alt_seq_id = first(crate::ensemble::Role::Alt);
+    row.variant_type = Some(VariantType::of(&norm.ref_allele, &norm.alt));
+    row.norm_pos = Some(norm.pos0 as i64 + 1);
+    row.ref_allele = Some(String::from_utf8_lossy(&norm.ref_allele).into_owned());
+    row.alt_allele = Some(String::from_utf8_lossy(&norm.alt).into_owned());
     row.flipped = Some(oriented.flipped);
     row.ambiguous_strand = Some(oriented.ambiguous_strand);
     row.status = Some(Status::Ok);
-    row.window_start = Some(start);
-    row.ref_seq_id = Some(ref_id.clone());
-    row.alt_seq_id = Some(alt_id.clone());
-    Ok(Processed { row, windows: Some([(ref_id, ref_window), (alt_id, alt_window)]) })
+    row.window_start = Some(built.start);
+    row.sequences = Some(built.members);
+    Ok(Processed { row, windows: built.windows })
 }
 
 #[cfg(test)]
@@ -89,9 +124,10 @@ mod tests {
         let genome = Genome::open(&fasta).unwrap();
         let message = "line 7: BP 'x' is not an integer position".to_string();
         let bad = BadRow { line: 7, id: Some("rs1".into()), chrom: Some("1".into()), pos: None, message };
-        let p = process(Record::Bad(bad), &genome, WindowSpec::new(4).unwrap()).unwrap();
+        let scoring = Scoring { window: WindowSpec::new(4).unwrap(), ensemble: Ensemble::default(), max_allele_len: 10 };
+        let p = process(Record::Bad(bad), &genome, &scoring).unwrap();
         assert_eq!(p.row.status, Some(Status::ParseError));
         assert_eq!(p.row.status_detail.as_deref(), Some("line 7: BP 'x' is not an integer position"));
-        assert!(p.windows.is_none());
+        assert!(p.windows.is_empty());
     }
 }

@@ -21,7 +21,7 @@ use crate::cache::entry::{self, Expect};
 use crate::cache::{Cache, Fingerprint, Lookup, Namespace};
 use crate::model::{onehot, Model, ModelError, ModelOptions};
 use crate::progress::{Progress, ProgressMode};
-use crate::stats::center_bins;
+use crate::window::OutputGeometry;
 use crate::tables::sequences::SequenceReader;
 
 #[derive(Debug, Clone)]
@@ -90,7 +90,7 @@ pub fn predict(opts: &PredictOptions, mode: ProgressMode) -> anyhow::Result<Pred
     let reader = SequenceReader::open(&opts.sequences)?;
     let mut model = Model::load(&opts.model, &opts.model_options)?;
     let (bins, tracks, window) = (model.bins, model.tracks, model.window);
-    let center = center_bins(window, bins, opts.center_bins);
+    let center = OutputGeometry::new(window, bins).map_err(anyhow::Error::msg)?.center_bins(opts.center_bins);
     let progress = Progress::new(mode, "predict", "sequences", Some(reader.rows() as u64));
 
     let (batch_tx, batch_rx) = bounded::<Batch>(1);

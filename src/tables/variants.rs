@@ -4,14 +4,19 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow_array::builder::{BooleanBuilder, Float64Builder, Int64Builder, StringBuilder, UInt32Builder, UInt64Builder};
+use arrow_array::builder::{
+    BooleanBuilder, Float64Builder, Int32Builder, Int64Builder, ListBuilder, StringBuilder, StructBuilder,
+    UInt32Builder, UInt64Builder,
+};
 use arrow_array::{ArrayRef, RecordBatch};
-use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef};
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
 
 use super::{AtomicParquet, TableError};
+use crate::ensemble::{Member, Role, Strand};
+use crate::normalize::VariantType;
 use crate::orient::Status;
 
 const ROWS_PER_BATCH: usize = 8192;
@@ -23,8 +28,11 @@ pub struct VariantRow {
     pub chrom: Option<String>,
     pub contig: Option<String>,
     pub pos: Option<i64>,
+    /// Normalised 1-based position of the normalised REF's first base.
+    pub norm_pos: Option<i64>,
     pub ref_allele: Option<String>,
     pub alt_allele: Option<String>,
+    pub variant_type: Option<VariantType>,
     pub effect_allele: Option<String>,
     pub other_allele: Option<String>,
     pub beta: Option<f64>,
@@ -38,6 +46,22 @@ pub struct VariantRow {
     pub window_start: Option<i64>,
     pub ref_seq_id: Option<String>,
     pub alt_seq_id: Option<String>,
+    /// Every sequence the variant is scored from, with its role, shift and strand.
+    pub sequences: Option<Vec<Member>>,
+}
+
+/// The fields of one `sequences` list element.
+fn member_fields() -> Fields {
+    Fields::from(vec![
+        Field::new("role", DataType::Utf8, false),
+        Field::new("shift", DataType::Int32, false),
+        Field::new("strand", DataType::Utf8, false),
+        Field::new("seq_id", DataType::Utf8, false),
+    ])
+}
+
+fn sequences_type() -> DataType {
+    DataType::List(Arc::new(Field::new("item", DataType::Struct(member_fields()), true)))
 }
 
 pub fn schema() -> SchemaRef {
@@ -48,8 +72,10 @@ pub fn schema() -> SchemaRef {
         s("chrom", true),
         s("contig", true),
         Field::new("pos", DataType::Int64, true),
+        Field::new("norm_pos", DataType::Int64, true),
         s("ref", true),
         s("alt", true),
+        s("variant_type", true),
         s("effect_allele", true),
         s("other_allele", true),
         Field::new("beta", DataType::Float64, true),
@@ -63,6 +89,7 @@ pub fn schema() -> SchemaRef {
         Field::new("window_start", DataType::Int64, true),
         s("ref_seq_id", true),
         s("alt_seq_id", true),
+        Field::new("sequences", sequences_type(), true),
     ]))
 }
 
@@ -147,8 +174,10 @@ fn to_batch(rows: &[VariantRow]) -> Result<RecordBatch, arrow_schema::ArrowError
         strings(rows, |r| r.chrom.as_deref()),
         strings(rows, |r| r.contig.as_deref()),
         ints(rows, |r| r.pos),
+        ints(rows, |r| r.norm_pos),
         strings(rows, |r| r.ref_allele.as_deref()),
         strings(rows, |r| r.alt_allele.as_deref()),
+        strings(rows, |r| r.variant_type.map(VariantType::as_str)),
         strings(rows, |r| r.effect_allele.as_deref()),
         strings(rows, |r| r.other_allele.as_deref()),
         floats(rows, |r| r.beta),
@@ -162,6 +191,7 @@ fn to_batch(rows: &[VariantRow]) -> Result<RecordBatch, arrow_schema::ArrowError
         ints(rows, |r| r.window_start),
         strings(rows, |r| r.ref_seq_id.as_deref()),
         strings(rows, |r| r.alt_seq_id.as_deref()),
+        sequences(rows),
     ];
     RecordBatch::try_new(schema(), columns)
 }
@@ -230,8 +260,10 @@ fn from_batch(b: &RecordBatch) -> Result<Vec<VariantRow>, String> {
     let line = col("line")?.as_primitive_opt::<UInt64Type>().ok_or("line is not uint64")?.values().to_vec();
     let shard_a = col("shard")?.as_primitive_opt::<UInt32Type>().ok_or("shard is not uint32")?;
     let shard: Vec<Option<u32>> = (0..shard_a.len()).map(|k| shard_a.is_valid(k).then(|| shard_a.value(k))).collect();
-    let (id, chrom, contig, pos) = (s("id")?, s("chrom")?, s("contig")?, i("pos")?);
+    let (id, chrom, contig, pos, norm_pos) = (s("id")?, s("chrom")?, s("contig")?, i("pos")?, i("norm_pos")?);
     let (r, a, ea, oa) = (s("ref")?, s("alt")?, s("effect_allele")?, s("other_allele")?);
+    let vtype = s("variant_type")?;
+    let sequences = read_sequences(col("sequences")?)?;
     let (beta, se, p) = (f("beta")?, f("se")?, f("pvalue")?);
     let (flipped, amb, status, detail) = (bo("flipped")?, bo("ambiguous_strand")?, s("status")?, s("status_detail")?);
     let (ws, rid, aid) = (i("window_start")?, s("ref_seq_id")?, s("alt_seq_id")?);
@@ -246,8 +278,18 @@ fn from_batch(b: &RecordBatch) -> Result<Vec<VariantRow>, String> {
             chrom: chrom[k].clone(),
             contig: contig[k].clone(),
             pos: pos[k],
+            norm_pos: norm_pos[k],
             ref_allele: r[k].clone(),
             alt_allele: a[k].clone(),
+            variant_type: match vtype[k].as_deref() {
+                None => None,
+                Some(t) => Some(
+                    VariantType::ALL
+                        .into_iter()
+                        .find(|x| x.as_str() == t)
+                        .ok_or_else(|| format!("unknown variant_type '{t}'"))?,
+                ),
+            },
             effect_allele: ea[k].clone(),
             other_allele: oa[k].clone(),
             beta: beta[k],
@@ -261,9 +303,70 @@ fn from_batch(b: &RecordBatch) -> Result<Vec<VariantRow>, String> {
             window_start: ws[k],
             ref_seq_id: rid[k].clone(),
             alt_seq_id: aid[k].clone(),
+            sequences: sequences[k].clone(),
         });
     }
     Ok(rows)
+}
+
+fn sequences(rows: &[VariantRow]) -> ArrayRef {
+    let fields = member_fields();
+    let mut b = ListBuilder::new(StructBuilder::from_fields(fields.clone(), 0))
+        .with_field(Arc::new(Field::new("item", DataType::Struct(fields), true)));
+    for r in rows {
+        match &r.sequences {
+            None => b.append(false),
+            Some(members) => {
+                let st = b.values();
+                for m in members {
+                    st.field_builder::<StringBuilder>(0).expect("role").append_value(m.role.as_str());
+                    st.field_builder::<Int32Builder>(1).expect("shift").append_value(m.shift);
+                    st.field_builder::<StringBuilder>(2).expect("strand").append_value(m.strand.as_str());
+                    st.field_builder::<StringBuilder>(3).expect("seq_id").append_value(&m.seq_id);
+                    st.append(true);
+                }
+                b.append(true);
+            }
+        }
+    }
+    Arc::new(b.finish())
+}
+
+fn read_sequences(a: &ArrayRef) -> Result<Vec<Option<Vec<Member>>>, String> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::Int32Type;
+    use arrow_array::Array;
+    let list = a.as_list_opt::<i32>().ok_or("sequences is not a list column")?;
+    let st = list.values().as_struct_opt().ok_or("sequences is not a list of structs")?;
+    let field = |name: &str| st.column_by_name(name).ok_or_else(|| format!("sequences has no field {name}"));
+    let utf8 = |name: &str| -> Result<_, String> {
+        field(name)?.as_string_opt::<i32>().cloned().ok_or_else(|| format!("sequences.{name} is not a string"))
+    };
+    let (role, strand, seq_id) = (utf8("role")?, utf8("strand")?, utf8("seq_id")?);
+    let shift =
+        field("shift")?.as_primitive_opt::<Int32Type>().cloned().ok_or("sequences.shift is not int32")?;
+    let offsets = list.value_offsets();
+    let mut out = Vec::with_capacity(list.len());
+    for k in 0..list.len() {
+        if list.is_null(k) {
+            out.push(None);
+            continue;
+        }
+        let mut members = Vec::new();
+        for j in offsets[k] as usize..offsets[k + 1] as usize {
+            if st.is_null(j) || role.is_null(j) || strand.is_null(j) || seq_id.is_null(j) || shift.is_null(j) {
+                return Err(format!("row {k}: a sequences element has a missing field"));
+            }
+            members.push(Member {
+                role: Role::parse(role.value(j)).ok_or_else(|| format!("unknown role '{}'", role.value(j)))?,
+                shift: shift.value(j),
+                strand: Strand::parse(strand.value(j)).ok_or_else(|| format!("unknown strand '{}'", strand.value(j)))?,
+                seq_id: seq_id.value(j).to_string(),
+            });
+        }
+        out.push(Some(members));
+    }
+    Ok(out)
 }
 
 /// The variant columns of `rows` as arrays, in [`schema`] order (merge appends its statistics to them).
@@ -288,6 +391,12 @@ mod tests {
                 flipped: Some(true),
                 beta: Some(0.5),
                 shard: Some(0),
+                norm_pos: Some(4),
+                variant_type: Some(VariantType::Deletion),
+                sequences: Some(vec![
+                    Member { role: Role::Ref, shift: -1, strand: Strand::Reverse, seq_id: "ab".repeat(32) },
+                    Member { role: Role::AltShifted, shift: 1, strand: Strand::Forward, seq_id: "cd".repeat(32) },
+                ]),
                 ..Default::default()
             },
             VariantRow {

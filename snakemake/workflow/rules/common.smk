@@ -11,15 +11,21 @@ LOGS = f"{RESULTS}/logs"
 
 
 def flags(*keys):
-    """`--key value` for each configured key (None → omitted, list → comma-separated), shell-quoted."""
+    """`--key=value` for each configured key, shell-quoted: None → omitted, a boolean → `--key` when true,
+    a list → one comma-separated value (`shifts: [-1, 0, 1]` → `--shifts=-1,0,1`: after `=`, a leading minus
+    is not read as a flag)."""
     out = []
     for key in keys:
         value = config.get(key)
-        if value is None:
+        flag = f"--{key.replace('_', '-')}"
+        if value is None or value is False:
+            continue
+        if value is True:
+            out.append(flag)
             continue
         if isinstance(value, list):
             value = ",".join(str(v) for v in value)
-        out.append(f"--{key.replace('_', '-')} {shlex.quote(str(value))}")
+        out.append(f"{flag}={shlex.quote(str(value))}")
     return " ".join(out)
 
 

@@ -17,7 +17,17 @@ checkpoint extract_seqs:
     params:
         bin=BIN,
         out_dir=lambda wildcards, output: Path(output.manifest).parent,
-        flags=flags("shard_size", "columns", "max_pvalue", "top", "region", "window"),
+        flags=flags(
+            "shard_size",
+            "columns",
+            "max_pvalue",
+            "top",
+            "region",
+            "window",
+            "max_allele_len",
+            "rc",
+            "shifts",
+        ),
     shell:
         "{params.bin} extract-seqs --quiet --variants {input.variants:q} --genome {input.genome:q} "
         "--out-dir {params.out_dir:q} --threads {threads} {params.flags} 2> {log:q}"

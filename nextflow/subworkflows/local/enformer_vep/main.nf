@@ -23,14 +23,17 @@ def shellQuote(value) {
     return "'" + value.toString().replace("'", "'\\''") + "'"
 }
 
-// `--key value` for each key of `opts` that is set: null is left out, a list becomes one comma-separated value
-// (stats: [SAD, D2] → --stats 'SAD,D2'), snake_case keys become kebab-case flags.
+// `--key=value` for each key of `opts` that is set: null and false are left out, true is the bare flag
+// (rc: true → --rc), a list becomes one comma-separated value (stats: [SAD, D2] → --stats='SAD,D2'), and
+// snake_case keys become kebab-case flags. After `=` a leading minus is a value, not a flag
+// (shifts: [-1, 0, 1] → --shifts='-1,0,1', also when given on the command line as --shifts=-1,0,1).
 def cliFlags(Map opts, List keys) {
     return keys
-        .findAll { key -> opts[key] != null }
+        .findAll { key -> opts[key] != null && opts[key] != false }
         .collect { key ->
+            def flag = "--${key.replace('_', '-')}"
             def value = opts[key] instanceof List ? opts[key].join(',') : opts[key]
-            "--${key.replace('_', '-')} ${shellQuote(value)}"
+            value == true ? flag : "${flag}=${shellQuote(value)}"
         }
         .join(' ')
 }
@@ -64,7 +67,7 @@ workflow ENFORMER_VEP {
     def legacy_cache = opts.legacy_cache ? file(opts.legacy_cache.toString(), checkIfExists: true) : []
     def targets = opts.targets ? file(opts.targets.toString(), checkIfExists: true) : []
 
-    def extract_args = cliFlags(opts, ['shard_size', 'columns', 'max_pvalue', 'top', 'region', 'window'])
+    def extract_args = cliFlags(opts, ['shard_size', 'columns', 'max_pvalue', 'top', 'region', 'window', 'max_allele_len', 'rc', 'shifts'])
     def namespace_args = cliFlags(opts, ['head', 'n_encoding', 'store', 'window', 'center_bins'])
     def predict_args = [namespace_args, cliFlags(opts, ['batch_size'])].join(' ')
     def merge_args = [namespace_args, cliFlags(opts, ['stats', 'tracks'])].join(' ')

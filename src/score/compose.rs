@@ -1,0 +1,290 @@
+//! One variant's score from its ensemble (conventions.md "Ensembles" and "Indels"): per window role, the
+//! float64 mean of its members' predictions (a reverse-complemented member flipped back along bins first);
+//! then the alt prediction stitched from A's bins [0, c) and A′'s bins [c, bins) when the variant has an A′;
+//! then the statistics of alt against ref. With summary entries the same steps run on sums split at c.
+
+use std::ops::Range;
+
+use super::statistics::{compute, Stat};
+use crate::cache::entry::{EntryData, Sums};
+use crate::ensemble::{Member, Role, Strand};
+use crate::window::OutputGeometry;
+
+/// A role's mean prediction over the kept tracks.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Profile {
+    /// [bins, kept tracks], row-major.
+    Full(Vec<f64>),
+    Sums(Sums),
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ComposeError {
+    /// The entry of this sequence is missing or failed verification (the caller has reported why).
+    #[error("sequence {0} could not be read")]
+    Unreadable(String),
+    #[error("the variant has no '{}' sequence in its sequences column (variants.parquet not written by this version of extract-seqs?)", .0.as_str())]
+    NoMember(Role),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// What every variant of a merge is scored with.
+#[derive(Debug, Clone)]
+pub struct Composer {
+    /// None when the entries are summaries (their bin count is not recorded; their sums are split already).
+    pub geometry: Option<OutputGeometry>,
+    /// Tracks in an entry.
+    pub tracks: usize,
+    /// Channels kept, in output order.
+    pub keep: Vec<usize>,
+    pub center: Range<usize>,
+    pub stats: Vec<Stat>,
+}
+
+impl Composer {
+    /// The statistics of one variant, one vector (over kept tracks) per statistic. `read` gives a member's
+    /// entry, or None when it cannot be used.
+    pub fn score(
+        &self,
+        members: &[Member],
+        mut read: impl FnMut(&str) -> Option<EntryData>,
+    ) -> Result<Vec<Vec<f32>>, ComposeError> {
+        let mut mean = |role| -> Result<Option<Profile>, ComposeError> {
+            let of_role: Vec<&Member> = members.iter().filter(|m| m.role == role).collect();
+            if of_role.is_empty() {
+                return Ok(None);
+            }
+            let mut acc: Option<Profile> = None;
+            for m in &of_role {
+                let data = read(&m.seq_id).ok_or_else(|| ComposeError::Unreadable(m.seq_id.clone()))?;
+                self.accumulate(&mut acc, &data, m.strand)?;
+            }
+            let mut acc = acc.ok_or(ComposeError::NoMember(role))?;
+            let by = 1.0 / of_role.len() as f64;
+            // A single member is used as read (x · 1 = x): plain scores stay bit-identical to a plain subtraction.
+            if of_role.len() > 1 {
+                match &mut acc {
+                    Profile::Full(v) => v.iter_mut().for_each(|x| *x *= by),
+                    Profile::Sums(s) => s.scale(by),
+                }
+            }
+            Ok(Some(acc))
+        };
+        let r = mean(Role::Ref)?.ok_or(ComposeError::NoMember(Role::Ref))?;
+        let a = mean(Role::Alt)?.ok_or(ComposeError::NoMember(Role::Alt))?;
+        let alt = match mean(Role::AltShifted)? {
+            Some(shifted) => self.stitch(a, shifted)?,
+            None => a,
+        };
+        compute(&self.stats, &r, &alt, self.keep.len(), &self.center).map_err(ComposeError::Invalid)
+    }
+
+    /// Adds one member's prediction (kept tracks, flipped along bins for the reverse strand) to `acc`.
+    fn accumulate(&self, acc: &mut Option<Profile>, data: &EntryData, strand: Strand) -> Result<(), ComposeError> {
+        let n = self.keep.len();
+        match data {
+            EntryData::Full(v) => {
+                let bins = self.geometry.map(|g| g.bins()).ok_or_else(mixed)?;
+                if v.len() != bins * self.tracks {
+                    return Err(ComposeError::Invalid(format!(
+                        "an entry holds {} values, not {bins} bins × {} tracks",
+                        v.len(),
+                        self.tracks
+                    )));
+                }
+                let sum = match acc.get_or_insert_with(|| Profile::Full(vec![0.0; bins * n])) {
+                    Profile::Full(s) => s,
+                    Profile::Sums(_) => return Err(mixed()),
+                };
+                for (b, row) in v.chunks_exact(self.tracks).enumerate() {
+                    let to = match strand {
+                        Strand::Forward => b,
+                        Strand::Reverse => bins - 1 - b,
+                    };
+                    let out = &mut sum[to * n..(to + 1) * n];
+                    for (o, &t) in out.iter_mut().zip(&self.keep) {
+                        *o += row[t] as f64;
+                    }
+                }
+            }
+            EntryData::Summary(s) => {
+                let sum = match acc.get_or_insert_with(|| Profile::Sums(Sums::zeros(n))) {
+                    Profile::Sums(sum) => sum,
+                    Profile::Full(_) => return Err(mixed()),
+                };
+                match strand {
+                    Strand::Forward => sum.add_kept(s, &self.keep),
+                    Strand::Reverse => sum.add_kept(&s.flipped(), &self.keep),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A's bins [0, c) then A′'s bins [c, bins).
+    fn stitch(&self, a: Profile, shifted: Profile) -> Result<Profile, ComposeError> {
+        let n = self.keep.len();
+        match (a, shifted) {
+            (Profile::Full(mut a), Profile::Full(s)) => {
+                let c = self.geometry.map(|g| g.stitch_bin()).ok_or_else(mixed)?;
+                a[c * n..].copy_from_slice(&s[c * n..]);
+                Ok(Profile::Full(a))
+            }
+            (Profile::Sums(mut a), Profile::Sums(s)) => {
+                let [_, total_hi] = s.total;
+                let [_, center_hi] = s.center;
+                let [_, mirror_hi] = s.mirror;
+                a.total[1] = total_hi;
+                a.center[1] = center_hi;
+                a.mirror[1] = mirror_hi;
+                Ok(Profile::Sums(a))
+            }
+            _ => Err(mixed()),
+        }
+    }
+}
+
+fn mixed() -> ComposeError {
+    ComposeError::Invalid("a variant's entries are of different kinds (full and summary)".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cache::entry::summarize;
+    use std::collections::HashMap;
+
+    const BINS: usize = 8;
+    const TRACKS: usize = 3;
+
+    fn geometry() -> OutputGeometry {
+        OutputGeometry::new(2048, BINS).unwrap()
+    }
+
+    fn output(seed: u32) -> Vec<f32> {
+        (0..BINS * TRACKS).map(|i| ((i as u32 * 7 + seed * 13) % 17) as f32 * 0.25 + 0.5).collect()
+    }
+
+    fn member(role: Role, shift: i32, strand: Strand, id: &str) -> Member {
+        Member { role, shift, strand, seq_id: id.to_string() }
+    }
+
+    fn composer(stats: &[Stat]) -> Composer {
+        Composer {
+            geometry: Some(geometry()),
+            tracks: TRACKS,
+            keep: vec![2, 0],
+            center: geometry().center_bins(2),
+            stats: stats.to_vec(),
+        }
+    }
+
+    /// Naive reference: means by role (flipping reverse members), stitch, statistics.
+    fn naive(members: &[Member], outputs: &HashMap<String, Vec<f32>>, keep: &[usize]) -> Vec<Vec<f64>> {
+        let mean = |role: Role| -> Option<Vec<Vec<f64>>> {
+            let ms: Vec<&Member> = members.iter().filter(|m| m.role == role).collect();
+            if ms.is_empty() {
+                return None;
+            }
+            let mut m = vec![vec![0.0; keep.len()]; BINS];
+            for mm in &ms {
+                let o = &outputs[&mm.seq_id];
+                for b in 0..BINS {
+                    let src = if mm.strand == Strand::Reverse { BINS - 1 - b } else { b };
+                    for (i, &t) in keep.iter().enumerate() {
+                        m[b][i] += o[src * TRACKS + t] as f64 / ms.len() as f64;
+                    }
+                }
+            }
+            Some(m)
+        };
+        let r = mean(Role::Ref).unwrap();
+        let mut a = mean(Role::Alt).unwrap();
+        if let Some(s) = mean(Role::AltShifted) {
+            a[BINS / 2..].clone_from_slice(&s[BINS / 2..]);
+        }
+        let center = geometry().center_bins(2);
+        let per = |f: &dyn Fn(usize) -> f64| (0..keep.len()).map(f).collect::<Vec<f64>>();
+        let sum = |m: &Vec<Vec<f64>>, i: usize, bins: Range<usize>| bins.map(|b| m[b][i]).sum::<f64>();
+        vec![
+            per(&|i| sum(&a, i, 0..BINS) - sum(&r, i, 0..BINS)),
+            per(&|i| (sum(&a, i, 0..BINS) + 1.0).log2() - (sum(&r, i, 0..BINS) + 1.0).log2()),
+            per(&|i| (0..BINS).map(|b| (a[b][i] - r[b][i]).powi(2)).sum::<f64>().sqrt()),
+            per(&|i| sum(&a, i, center.clone()) - sum(&r, i, center.clone())),
+        ]
+    }
+
+    fn ensemble() -> (Vec<Member>, HashMap<String, Vec<f32>>) {
+        let mut members = Vec::new();
+        let mut outputs = HashMap::new();
+        let mut seed = 0;
+        for role in Role::ALL {
+            for shift in [-1, 0, 1] {
+                for strand in [Strand::Forward, Strand::Reverse] {
+                    seed += 1;
+                    let id = format!("s{seed}");
+                    outputs.insert(id.clone(), output(seed));
+                    members.push(member(role, shift, strand, &id));
+                }
+            }
+        }
+        (members, outputs)
+    }
+
+    fn close(got: &[Vec<f32>], want: &[Vec<f64>], rel: f64) {
+        for (g, w) in got.iter().zip(want) {
+            for (&g, &w) in g.iter().zip(w) {
+                assert!((g as f64 - w).abs() <= rel * w.abs().max(1e-3), "{g} vs {w}");
+            }
+        }
+    }
+
+    #[test]
+    fn ensemble_mean_flip_and_stitch_match_the_definition() {
+        let (members, outputs) = ensemble();
+        let c = composer(&Stat::ALL);
+        let got = c.score(&members, |id| outputs.get(id).map(|o| EntryData::Full(o.clone()))).unwrap();
+        close(&got, &naive(&members, &outputs, &c.keep), 1e-6);
+        // Without A′ (a substitution) the alt is A's mean unstitched.
+        let subst: Vec<Member> = members.iter().filter(|m| m.role != Role::AltShifted).cloned().collect();
+        let got = c.score(&subst, |id| outputs.get(id).map(|o| EntryData::Full(o.clone()))).unwrap();
+        close(&got, &naive(&subst, &outputs, &c.keep), 1e-6);
+    }
+
+    #[test]
+    fn summary_sums_give_the_full_numbers_except_d2() {
+        let (members, outputs) = ensemble();
+        let stats = [Stat::Sad, Stat::LogSed, Stat::Center];
+        let c = composer(&stats);
+        let center = c.center.clone();
+        let full = c.score(&members, |id| outputs.get(id).map(|o| EntryData::Full(o.clone()))).unwrap();
+        let summ = c
+            .score(&members, |id| outputs.get(id).map(|o| EntryData::Summary(summarize(o, TRACKS, center.clone()))))
+            .unwrap();
+        let want: Vec<Vec<f64>> = full.iter().map(|v| v.iter().map(|&x| x as f64).collect()).collect();
+        close(&summ, &want, 1e-6);
+        let d2 = composer(&[Stat::D2]);
+        let err = d2.score(&members, |id| outputs.get(id).map(|o| EntryData::Summary(summarize(o, TRACKS, center.clone()))));
+        assert!(matches!(err, Err(ComposeError::Invalid(m)) if m.contains("D2")));
+    }
+
+    #[test]
+    fn a_single_member_is_used_exactly_and_problems_are_named() {
+        let (ref_out, alt_out) = (output(1), output(2));
+        let members = [member(Role::Ref, 0, Strand::Forward, "r"), member(Role::Alt, 0, Strand::Forward, "a")];
+        let c = composer(&[Stat::Sad]);
+        let read = |id: &str| Some(EntryData::Full(if id == "r" { ref_out.clone() } else { alt_out.clone() }));
+        let got = c.score(&members, read).unwrap();
+        for (i, &t) in c.keep.iter().enumerate() {
+            let (mut sr, mut sa) = (0f64, 0f64);
+            for b in 0..BINS {
+                sr += ref_out[b * TRACKS + t] as f64;
+                sa += alt_out[b * TRACKS + t] as f64;
+            }
+            assert_eq!(got[0][i], (sa - sr) as f32, "bit for bit");
+        }
+        assert_eq!(c.score(&members, |id| (id == "r").then(|| EntryData::Full(ref_out.clone()))), Err(ComposeError::Unreadable("a".into())));
+        assert_eq!(c.score(&members[..1], |_| Some(EntryData::Full(ref_out.clone()))), Err(ComposeError::NoMember(Role::Alt)));
+    }
+}
