@@ -47,6 +47,8 @@ fn bench_extract(dir: &Path, snps: usize, genome_mb: u64) -> anyhow::Result<()> 
         window: spec,
         columns: ColumnOverrides::default(),
         filters: Filters::default(),
+        ensemble: Default::default(),
+        max_allele_len: enformer_vep::extract::DEFAULT_MAX_ALLELE_LEN,
     };
     // Build the .fai outside the timed runs, then run extract twice and keep the faster run.
     Genome::open(&files.genome)?;

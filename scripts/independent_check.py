@@ -5,7 +5,7 @@ Written from ../shared/conventions.md alone (no project code imported): numpy, o
 
     python scripts/independent_check.py --vcf V.vcf[.gz] --genome G.fa --model M.onnx \
         --scores S.parquet --variants WORK/extract/variants.parquet --cache DIR \
-        [--region CHR:START-END] [--rc] [--shifts=-1,0,1] [--bcftools-norm NORMALISED.vcf]
+        [--region CHR:START-END] [--rc] [--shifts=-1,0,1] [--bcftools-norm NORMALISED.vcf] [--memo DIR]
 
 1. Variants: every record of the VCF (in --region, by POS as given), multi-allelic ALTs split. Each must be in
    variants.parquet and scores.parquet exactly once with status ok (matched by the 1-based input line and the
@@ -104,7 +104,8 @@ def read_vcf(path, region):
             if region and not (canonical(chrom) == canonical(region[0]) and region[1] <= pos <= region[2]):
                 continue
             for alt in alts.split(","):
-                out.append(dict(line=lineno, chrom=chrom, pos=pos, id=None if vid == "." else vid, vcf_ref=ref, vcf_alt=alt))
+                vid = None if vid == "." else vid
+                out.append(dict(line=lineno, chrom=chrom, pos=pos, id=vid, vcf_ref=ref, vcf_alt=alt))
     return out
 
 
@@ -232,15 +233,25 @@ for _i, _b in enumerate(b"ACGT"):
     ONEHOT[_b, _i] = 1.0  # N and every other byte: all zeros
 
 
-def predict(model, windows, batch_size):
+def predict(model, windows, batch_size, memo=None):
     """{seq_id: float32 [bins, tracks]}; the model is always called with batch_size sequences (a short last
     batch padded with copies of its last window) because onnxruntime's float32 results depend slightly
     (~1e-7 relative) on the batch dimension: the tool's predict does the same with its default of 2, so both
-    sides see the same numbers."""
+    sides see the same numbers. `memo`: a folder of this script's own earlier outputs (per model file and batch
+    size), so that a second check on the same windows need not run them again; never the tool's cache."""
+    out, folder = {}, None
+    if memo:
+        with open(model, "rb") as f:
+            folder = os.path.join(memo, f"{hashlib.sha256(f.read()).hexdigest()[:16]}-b{batch_size}")
+        os.makedirs(folder, exist_ok=True)
+        for k in windows:
+            if os.path.exists(os.path.join(folder, f"{k}.npy")):
+                out[k] = np.load(os.path.join(folder, f"{k}.npy"))
     sess = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
     inp = sess.get_inputs()[0].name
-    keys = sorted(windows)
-    out = {}
+    keys = sorted(k for k in windows if k not in out)
+    print(f"independent check: {len(windows)} distinct windows, {len(keys)} through onnxruntime"
+          f"{f' ({len(out)} from {memo})' if memo else ''}", file=sys.stderr)
     for i in range(0, len(keys), batch_size):
         chunk = keys[i : i + batch_size]
         seqs = [windows[k] for k in chunk]
@@ -249,6 +260,9 @@ def predict(model, windows, batch_size):
         y = sess.run(["human"], {inp: x})[0]
         for k, arr in zip(chunk, y):
             out[k] = arr
+            if folder:
+                np.save(os.path.join(folder, f".{k}.tmp.npy"), arr)
+                os.replace(os.path.join(folder, f".{k}.tmp.npy"), os.path.join(folder, f"{k}.npy"))
     return out
 
 
@@ -299,9 +313,11 @@ def main():
     ap.add_argument("--cache", required=True)
     ap.add_argument("--rc", action="store_true")
     ap.add_argument("--shifts", default="0", help="comma-separated, e.g. --shifts=-1,0,1")
-    ap.add_argument("--bcftools-norm", help="the VCF normalised by `bcftools norm -m -any -f GENOME --old-rec-tag ORIGINAL`")
+    ap.add_argument("--bcftools-norm",
+                    help="the VCF normalised by `bcftools norm -m -any -f GENOME --old-rec-tag ORIGINAL`")
     ap.add_argument("--center-bins", type=int, default=10)
     ap.add_argument("--batch-size", type=int, default=2)
+    ap.add_argument("--memo", help="folder keeping this script's own onnxruntime outputs between checks")
     ap.add_argument("--rtol", type=float, default=1e-4)
     args = ap.parse_args()
     try:
@@ -331,7 +347,8 @@ def check(args):
         v["contig"] = find_contig(genome, v["chrom"])
         if v["contig"] is None:
             raise CheckFailed(f"{where}: contig not in the genome")
-        if not set(v["vcf_ref"].upper() + v["vcf_alt"].upper()) <= set("ACGT") or v["vcf_ref"].upper() == v["vcf_alt"].upper():
+        ref_up, alt_up = v["vcf_ref"].upper(), v["vcf_alt"].upper()
+        if not set(ref_up + alt_up) <= set("ACGT") or ref_up == alt_up:
             raise CheckFailed(f"{where}: not a plain ACGT variant; this check needs every record scorable")
         seq = genome[v["contig"]]
         if seq[v["pos"] - 1 : v["pos"] - 1 + len(v["vcf_ref"])] != v["vcf_ref"].upper():
@@ -339,7 +356,8 @@ def check(args):
         v["norm_pos"], v["ref"], v["alt"] = normalise(seq, v["pos"], v["vcf_ref"], v["vcf_alt"])
         v["type"] = variant_type(v["ref"], v["alt"])
     by_type = collections.Counter(v["type"] for v in vs)
-    moved = sum((v["norm_pos"], v["ref"], v["alt"]) != (v["pos"], v["vcf_ref"].upper(), v["vcf_alt"].upper()) for v in vs)
+    moved = sum((v["norm_pos"], v["ref"], v["alt"]) != (v["pos"], v["vcf_ref"].upper(), v["vcf_alt"].upper())
+                for v in vs)
 
     # 2. bcftools norm agrees with our normalisation, variant by variant
     if args.bcftools_norm:
@@ -355,9 +373,10 @@ def check(args):
     # 3. the tool's rows: every variant once, status ok, normalised as we do
     vt = pq.read_table(args.variants)
     st = pq.read_table(args.scores)
-    meta = {k.decode(): v.decode() for k, v in (st.schema.metadata or {}).items()}
+    # File key-value metadata (the footer's; pyarrow's table schema shows only what ARROW:schema holds).
+    meta = {k.decode(): v.decode() for k, v in (pq.read_metadata(args.scores).metadata or {}).items()}
     want_meta = {"enformer_vep.rc": "true" if args.rc else "false", "enformer_vep.shifts": ",".join(map(str, shifts))}
-    vmeta = {k.decode(): v.decode() for k, v in (vt.schema.metadata or {}).items()}
+    vmeta = {k.decode(): v.decode() for k, v in (pq.read_metadata(args.variants).metadata or {}).items()}
     for key, want in want_meta.items():
         for name, md in (("scores.parquet", meta), ("variants.parquet", vmeta)):
             if md.get(key) != want:
@@ -397,7 +416,8 @@ def check(args):
             windows[k] = w
         r = v["scores.parquet"]
         want = [dict(role=a, shift=t, strand=b, seq_id=k) for a, t, b, k in v["members"]]
-        got = [dict(role=m["role"], shift=m["shift"], strand=m["strand"], seq_id=m["seq_id"]) for m in r["sequences"] or []]
+        got = [dict(role=m["role"], shift=m["shift"], strand=m["strand"], seq_id=m["seq_id"])
+               for m in r["sequences"] or []]
         if got != want:
             fail(f"{v['where']}: `sequences` differs from the conventions' windows: "
                  f"{[(m['role'], m['shift'], m['strand'], m['seq_id'][:8]) for m in got]} vs "
@@ -412,14 +432,14 @@ def check(args):
     n_members = sum(len(v["members"]) for v in vs)
 
     # 5. the model on every distinct window
-    print(f"independent check: predicting {len(windows)} distinct windows with onnxruntime", file=sys.stderr)
-    preds = predict(args.model, windows, args.batch_size)
+    preds = predict(args.model, windows, args.batch_size, args.memo)
     del windows
     bins, tracks = next(iter(preds.values())).shape
     stitch = (L // 2 - (L - bins * BIN) // 2) // BIN  # first bin wholly downstream of the variant's first base
     centre = center_bins(bins, args.center_bins)
     if meta.get("enformer_vep.stitch_bin") != str(stitch):
-        fail(f"scores.parquet metadata enformer_vep.stitch_bin = {meta.get('enformer_vep.stitch_bin')!r}, expected {stitch}")
+        fail(f"scores.parquet metadata enformer_vep.stitch_bin = {meta.get('enformer_vep.stitch_bin')!r}, "
+             f"expected {stitch}")
 
     # 6. cache entries read the documented way, compared with onnxruntime's output
     entries, worst_entry, identical = 0, 0.0, 0
@@ -470,7 +490,8 @@ def check(args):
 
     # How far the tolerance is from the mistakes it must catch: the share of variants whose statistics a
     # plausible wrong computation would move beyond it (information; the check does not depend on it).
-    probes = {"stitch at c-1": lambda m: compose(preds, m, stitch - 1), "stitch at c+1": lambda m: compose(preds, m, stitch + 1),
+    probes = {"stitch at c-1": lambda m: compose(preds, m, stitch - 1),
+              "stitch at c+1": lambda m: compose(preds, m, stitch + 1),
               "no stitch (A only)": lambda m: compose(preds, m, None)}
     if args.rc:
         probes["RC not flipped"] = lambda m: compose(preds, m, stitch, flip=False)
@@ -481,18 +502,22 @@ def check(args):
         for v, exp in relevant:
             r, a = wrong(v["members"])
             bad = statistics(r, a, centre)
-            caught += any(np.max(np.abs(bad[s] - exp[s]) / np.maximum(np.abs(exp[s]), floor[s])) > args.rtol for s in STATS)
+            caught += any(np.max(np.abs(bad[s] - exp[s]) / np.maximum(np.abs(exp[s]), floor[s])) > args.rtol
+                          for s in STATS)
         if relevant:
             sens.append(f"{name} {caught}/{len(relevant)}")
 
     types = ", ".join(f"{n} {t}" for t, n in sorted(by_type.items()))
     print(f"independent check: {len(vs)} variants ({types}; {moved} moved by normalisation"
-          f"{', all as bcftools norm' if args.bcftools_norm else ''}), rc={'on' if args.rc else 'off'} shifts={args.shifts}, "
+          f"{', all as bcftools norm' if args.bcftools_norm else ''}), "
+          f"rc={'on' if args.rc else 'off'} shifts={args.shifts}, "
           f"{n_members} members / {len(preds)} distinct windows, SHA-256 keys equal")
-    print(f"  cache entries compared with onnxruntime: {entries} ({identical} bit-identical), worst {worst_entry:.3g} of max")
+    print(f"  cache entries compared with onnxruntime: {entries} ({identical} bit-identical), "
+          f"worst {worst_entry:.3g} of max")
     print("  max relative error: " + ", ".join(f"{s} {worst[s]:.3g}" for s in STATS)
           + f" (tolerance {args.rtol:g}; floor 1e-2 x median |stat|)")
-    print("  sensitivity (variants a wrong computation would fail): " + "; ".join(sens))
+    if sens:
+        print("  sensitivity (variants a wrong computation would fail): " + "; ".join(sens))
     if failures:
         print(f"independent check FAILED: {len(failures)} mismatch(es)", file=sys.stderr)
         return 1

@@ -104,11 +104,16 @@ pub fn write_demo(dir: &Path, genome_size: u64, n_variants: usize) -> anyhow::Re
         );
         row += 1;
     }
-    // Rows that exercise every status besides `ok`.
+    // Rows that exercise every status besides `ok`, and indels.
     let seq0 = &contigs[0].1;
     let mismatch_pos = seq0.iter().position(|b| b.eq_ignore_ascii_case(&b'A')).unwrap_or(0) + 1;
     table.push_str(&format!("1 {mismatch_pos} rs_demo_mismatch C G 0.01 0.01 0.5\n"));
-    table.push_str("1 150000 rs_demo_indel A AT 0.02 0.01 0.01\n");
+    // Indels drawn from the genome: an insertion after base 150,000 and a deletion of the 3 bases after it.
+    let at = |i: usize| seq0.get(i).map(|b| b.to_ascii_uppercase() as char).unwrap_or('A');
+    let (anchor, del): (String, String) = (at(149_999).to_string(), (149_999..150_003).map(at).collect());
+    table.push_str(&format!("1 150000 rs_demo_insertion {anchor}GA {anchor} 0.02 0.01 0.01\n"));
+    table.push_str(&format!("1 150000 rs_demo_deletion {anchor} {del} -0.02 0.01 0.02\n"));
+    table.push_str(&format!("1 150000 rs_demo_too_long {anchor}{} {anchor} 0.02 0.01 0.01\n", "T".repeat(1000)));
     table.push_str("1 150001 rs_demo_invalid A N 0.02 0.01 0.01\n");
     table.push_str("9 150000 rs_demo_unknown_contig A G 0.02 0.01 0.01\n");
     table.push_str(&format!("2 {} rs_demo_past_end A G 0.02 0.01 0.01\n", contigs[1].1.len() + 5));
@@ -132,6 +137,6 @@ mod tests {
             assert_eq!(std::fs::read(a.path().join(f)).unwrap(), std::fs::read(b.path().join(f)).unwrap());
         }
         let table = std::fs::read_to_string(a.path().join("variants.kunkle.txt")).unwrap();
-        assert_eq!(table.lines().count(), 1 + 20 + 6);
+        assert_eq!(table.lines().count(), 1 + 20 + 8);
     }
 }

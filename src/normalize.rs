@@ -160,9 +160,10 @@ mod tests {
     fn types_and_reverse_complement() {
         use VariantType::*;
         let t = |r: &str, a: &str| VariantType::of(r.as_bytes(), a.as_bytes());
-        assert_eq!([t("A", "G"), t("AC", "GT"), t("A", "AT"), t("AT", "A"), t("AC", "TGG")], [
-            Snv, Mnv, Insertion, Deletion, Complex
-        ]);
+        assert_eq!(
+            [t("A", "G"), t("AC", "GT"), t("A", "AT"), t("AT", "A"), t("AC", "TGG")],
+            [Snv, Mnv, Insertion, Deletion, Complex]
+        );
         assert_eq!(reverse_complement(b"AACGTN"), b"NACGTT");
     }
 }

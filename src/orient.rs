@@ -82,7 +82,13 @@ pub fn check_alleles(effect: &str, other: &str, max_len: usize) -> Result<(Vec<u
     let acgt = |s: &str| !s.is_empty() && s.bytes().all(|b| is_base(b.to_ascii_uppercase()));
     if !(acgt(e) && acgt(o)) {
         let why = [e, o].into_iter().find_map(non_base_allele).unwrap_or("");
-        let shown = |s: &str| if s.len() > 40 { format!("{}...({} characters)", &s[..s.floor_char_boundary(20)], s.len()) } else { s.to_string() };
+        let shown = |s: &str| {
+            if s.len() > 40 {
+                format!("{}...({} characters)", &s[..s.floor_char_boundary(20)], s.len())
+            } else {
+                s.to_string()
+            }
+        };
         return Err(reject(
             Status::InvalidAllele,
             format!("alleles '{}'/'{}' are not A, C, G or T{why}", shown(other), shown(effect)),
@@ -91,7 +97,9 @@ pub fn check_alleles(effect: &str, other: &str, max_len: usize) -> Result<(Vec<u
     if let Some(long) = [e, o].into_iter().map(str::len).filter(|&n| n > max_len).max() {
         return Err(reject(
             Status::AlleleTooLong,
-            format!("an allele of {long} bases is longer than --max-allele-len {max_len}; raise it to score this variant"),
+            format!(
+                "an allele of {long} bases is longer than --max-allele-len {max_len}; raise it to score this variant"
+            ),
         ));
     }
     let (e, o) = (e.to_ascii_uppercase().into_bytes(), o.to_ascii_uppercase().into_bytes());
@@ -216,7 +224,9 @@ mod tests {
         assert_eq!(o("C", "CTA", "CTTA", Vcf), Err(Status::RefMismatch));
         assert_eq!(o("C", "CTT", "CTN", Vcf), Err(Status::RefMismatch));
         // Reverse-complement pairs are strand-ambiguous, other pairs are not.
-        assert!(is_ambiguous_pair(b"AC", b"GT") && is_ambiguous_pair(b"AT", b"GC") && !is_ambiguous_pair(b"T", b"TGGA"));
+        assert!(
+            is_ambiguous_pair(b"AC", b"GT") && is_ambiguous_pair(b"AT", b"GC") && !is_ambiguous_pair(b"T", b"TGGA")
+        );
     }
 
     #[test]
@@ -226,9 +236,17 @@ mod tests {
         assert_eq!(c("TGGA", "t").unwrap(), (b"TGGA".to_vec(), b"T".to_vec()));
         assert_eq!(c(&"A".repeat(11), "A").unwrap_err().status, Status::AlleleTooLong);
         assert!(c("A", &"C".repeat(11)).unwrap_err().detail.contains("--max-allele-len 10"));
-        for (e, o) in
-            [("<DEL>", "A"), ("*", "C"), ("N", "A"), ("I", "D"), ("", "A"), ("A", "A"), (".", "G"), ("R", "A"), ("ACN", "A")]
-        {
+        for (e, o) in [
+            ("<DEL>", "A"),
+            ("*", "C"),
+            ("N", "A"),
+            ("I", "D"),
+            ("", "A"),
+            ("A", "A"),
+            (".", "G"),
+            ("R", "A"),
+            ("ACN", "A"),
+        ] {
             assert_eq!(c(e, o).unwrap_err().status, Status::InvalidAllele, "{e}/{o}");
         }
         let detail = |e: &str, o: &str| c(e, o).unwrap_err().detail;

@@ -113,7 +113,7 @@ fn config_file_supplies_flags_and_command_line_wins() {
     std::fs::write(
         &cfg,
         format!(
-            "variants: {}\ngenome: {}\nshard_size: 5\ncontainers:\n  cpu: enformer-vep:cpu\n",
+            "variants: {}\ngenome: {}\nshard_size: 5\nrc: true\nshifts: [-1, 0, 1]\ncontainers:\n  cpu: enformer-vep:cpu\n",
             d.join("variants.kunkle.txt").display(),
             d.join("genome.fa").display()
         ),
@@ -123,7 +123,13 @@ fn config_file_supplies_flags_and_command_line_wins() {
     run_ok(&["extract-seqs", "--config", cfg.to_str().unwrap(), "--out-dir", o.to_str().unwrap()]);
     let m: serde_json::Value = serde_json::from_slice(&std::fs::read(o.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(m["shard_size"], 5);
-    assert_eq!(m["shards"].as_array().unwrap().len(), 8);
+    // 40 drawn SNVs plus the demo's insertion and deletion.
+    assert_eq!(m["shards"].as_array().unwrap().len(), 9);
+    assert_eq!(
+        (&m["rc"], &m["shifts"]),
+        (&serde_json::json!(true), &serde_json::json!([-1, 0, 1])),
+        "YAML list → --shifts=-1,0,1"
+    );
     run_ok(&[
         "extract-seqs",
         "--config",
@@ -131,10 +137,10 @@ fn config_file_supplies_flags_and_command_line_wins() {
         "--out-dir",
         o.to_str().unwrap(),
         "--shard-size",
-        "20",
+        "25",
     ]);
     let m: serde_json::Value = serde_json::from_slice(&std::fs::read(o.join("manifest.json")).unwrap()).unwrap();
-    assert_eq!(m["shard_size"], 20, "command line wins");
+    assert_eq!(m["shard_size"], 25, "command line wins");
     assert_eq!(m["shards"].as_array().unwrap().len(), 2);
     assert!(!o.join("shards/shard-00002.parquet").exists(), "a re-run removes the previous run's extra shards");
 }

@@ -250,3 +250,54 @@ fn model_mismatch_missing_library_and_cuda_are_clear_errors() {
     c.env("ORT_DYLIB_PATH", d.join("nowhere/libonnxruntime.so"));
     check(c, "setup-ort");
 }
+
+/// Real 1000 Genomes indels and SNVs with `--rc --shifts=-1,0,1`: the summary store serves indels and reverse
+/// complements (split sums) with float32's SAD/logSED/CENTER; float16 agrees within its rounding; D2 on a
+/// summary cache is refused before any work; a warm cache computes nothing.
+#[test]
+fn ensembles_and_indels_agree_across_store_modes() {
+    let Some(real) = real_data() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let genome = linked_genome(&real, "varda_hg19_chr20_1-200000.fa", d);
+    let vcf = real.join("vcf/varda_1kg_phase1_chr20_60k-145k.hg19.vcf");
+    let cache = d.join("cache");
+    let ens = ["--rc", "--shifts=-1,0,1", "--region", "20:144800-145300"];
+    let run = |out: &str, extra: &[&str]| run_tiny(&vcf, &genome, &cache, &d.join(out), &[&ens[..], extra].concat());
+    let full = run("full.parquet", &[]);
+    assert_eq!(full["failed"], 0);
+    let v = read_batches(&d.join("full.parquet"));
+    let types: Vec<String> = strings(&v, "variant_type").into_iter().flatten().collect();
+    assert!(types.iter().any(|t| t == "insertion") && types.iter().any(|t| t == "deletion"), "{types:?}");
+    assert_eq!(run("again.parquet", &[])["computed"], 0, "warm cache");
+
+    let close = |stat: &str, other: &str, rel: f32, floor: f32| {
+        let (a, b) = (stat_lists(&d.join("full.parquet"), stat), stat_lists(&d.join(other), stat));
+        assert_eq!(a.len(), b.len());
+        for (f, s) in a.iter().flatten().zip(b.iter().flatten()) {
+            assert!((f - s).abs() <= rel * f.abs().max(floor), "{other} {stat}: {f} vs {s}");
+        }
+    };
+    run("summary.parquet", &["--store", "summary", "--stats", "SAD,logSED,CENTER"]);
+    for stat in ["SAD", "logSED", "CENTER"] {
+        close(stat, "summary.parquet", 1e-6, 1e-3);
+    }
+    // float16 keeps ~3 significant digits per value; sums over 896 bins and differences of them keep the
+    // absolute error near 896 × 2^-11 × |value| in the worst case.
+    run("f16.parquet", &["--store", "float16"]);
+    for stat in ["SAD", "D2", "CENTER"] {
+        close(stat, "f16.parquet", 1e-2, 2.0);
+    }
+    // D2 from sums is impossible: refused before anything is extracted or predicted.
+    let model = tiny_model();
+    let out = bin()
+        .args(["run", "--variants", vcf.to_str().unwrap(), "--genome", genome.to_str().unwrap()])
+        .args(["--model", model.to_str().unwrap(), "--cache", cache.to_str().unwrap()])
+        .args(["--out", d.join("d2.parquet").to_str().unwrap(), "--store", "summary", "--stats", "SAD,D2"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("D2 needs full cache entries") && err.contains("--stats SAD,logSED,CENTER"), "{err}");
+    assert!(!d.join("d2.parquet.work").exists(), "no work was done");
+}

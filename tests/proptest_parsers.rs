@@ -352,7 +352,9 @@ fn apply(bytes: &[u8], d: &Damage) -> Vec<u8> {
 fn consistent(data: &EntryData, shape: [usize; 2]) -> bool {
     match data {
         EntryData::Full(v) => shape[0].checked_mul(shape[1]) == Some(v.len()),
-        EntryData::Summary { total, center } => shape[0] == 2 && total.len() == shape[1] && center.len() == shape[1],
+        EntryData::Summary(s) => {
+            shape[0] == 6 && [&s.total, &s.center, &s.mirror].iter().all(|h| h.iter().all(|v| v.len() == shape[1]))
+        }
     }
 }
 

@@ -133,8 +133,8 @@ def test_fresh_cache_runs_every_predict_job_and_matches_run(data, tmp_path):
     assert_same_scores(third / "scores.parquet", data["reference"])
 
 
-# The ensemble test's variants: 6 GoNL SNVs, 12 windows each with rc and three shifts (kept small for CI time).
-REGION_RC = "20:60000-61300"
+# The ensemble test's variants: 4 GoNL SNVs, 12 windows each with rc and three shifts (kept small for CI time).
+REGION_RC = "20:60000-61000"
 
 
 def test_rc_and_shifts_ensemble_matches_run_and_warm_cache_schedules_no_predict(data, tmp_path):
@@ -150,19 +150,18 @@ def test_rc_and_shifts_ensemble_matches_run_and_warm_cache_schedules_no_predict(
     results = tmp_path / "results"
     extra = dict(region=REGION_RC, shard_size=2, rc=True, shifts=[-1, 0, 1])
     snakemake(write_config(tmp_path / "config.yaml", data, cache, results, **extra), tmp_path)
-    assert len(shards(results)) == 3
+    assert len(shards(results)) == 2
     assert predict_jobs(results) == shards(results)
-    variants = pq.read_table(results / "extract" / "variants.parquet")
-    meta = variants.schema.metadata
+    meta = pq.read_metadata(results / "extract" / "variants.parquet").metadata
     assert (meta[b"enformer_vep.rc"], meta[b"enformer_vep.shifts"]) == (b"true", b"-1,0,1"), meta
-    rows = variants.to_pylist()
-    assert len(rows) == 6 and all(r["status"] == "ok" for r in rows)
+    rows = pq.read_table(results / "extract" / "variants.parquet").to_pylist()
+    assert len(rows) == 4 and all(r["status"] == "ok" for r in rows)
     for r in rows:  # SNVs: R and A, each at 3 shifts and on both strands
         assert sorted((m["role"], m["shift"], m["strand"]) for m in r["sequences"]) == sorted(
             (role, t, strand) for role in ("ref", "alt") for t in (-1, 0, 1) for strand in "+-"
         )
-    assert len({p.name for p in cache.rglob("*.npy.zst")}) == 6 * 12
-    assert_same_scores(results / "scores.parquet", reference, min_rows=5, columns=["sequences"])
+    assert len({p.name for p in cache.rglob("*.npy.zst")}) == 4 * 12
+    assert_same_scores(results / "scores.parquet", reference, min_rows=3, columns=["sequences"])
     # The ensemble changed the numbers (the plain reference scores the same variants).
     plain = {r["pos"]: r["SAD"] for r in pq.read_table(data["reference"]).to_pylist()}
     assert all(plain[r["pos"]] != r["SAD"] for r in pq.read_table(results / "scores.parquet").to_pylist())
@@ -173,7 +172,7 @@ def test_rc_and_shifts_ensemble_matches_run_and_warm_cache_schedules_no_predict(
     assert all(missing(again, s) == 0 for s in shards(again))
     assert predict_jobs(again) == []
     assert "rule predict:" not in out.stderr, "no predict job may be scheduled"
-    assert_same_scores(again / "scores.parquet", reference, min_rows=5, columns=["sequences"])
+    assert_same_scores(again / "scores.parquet", reference, min_rows=3, columns=["sequences"])
 
 
 def test_half_cached_shards_get_predict_jobs_only_for_the_other_half(data, tmp_path):

@@ -95,7 +95,10 @@ impl Fingerprint {
             self.n_encoding.as_str(),
             self.window,
             self.store.as_str()
-        ) + &self.summary_center_bins.map(|k| format!("summary_center_bins={k}\n{SUMMARY_LAYOUT}\n")).unwrap_or_default();
+        ) + &self
+            .summary_center_bins
+            .map(|k| format!("summary_center_bins={k}\n{SUMMARY_LAYOUT}\n"))
+            .unwrap_or_default();
         hex::encode(&Sha256::digest(canonical.as_bytes())[..16])
     }
 }

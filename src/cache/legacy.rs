@@ -94,9 +94,7 @@ impl LegacyArray {
                 }
                 Ok(EntryData::Full(self.data.iter().map(|&v| half::f16::from_f32(v).to_f32()).collect()))
             }
-            StoreMode::Summary => {
-                Ok(EntryData::Summary(entry::summarize(&self.data, self.tracks, center)))
-            }
+            StoreMode::Summary => Ok(EntryData::Summary(entry::summarize(&self.data, self.tracks, center))),
         }
     }
 }

@@ -100,11 +100,7 @@ pub fn extract_seqs(opts: &ExtractOptions, mode: ProgressMode) -> anyhow::Result
 
     let writer = OutputWriter::new(opts, &input_format)?;
     let (tx, rx) = crossbeam_channel::bounded::<Vec<Processed>>(2);
-    let scoring = Scoring {
-        window: opts.window,
-        ensemble: opts.ensemble.clone(),
-        max_allele_len: opts.max_allele_len,
-    };
+    let scoring = Scoring { window: opts.window, ensemble: opts.ensemble.clone(), max_allele_len: opts.max_allele_len };
     let scoring = &scoring;
     let chunk_rows = (WINDOWS_PER_CHUNK / (3 * opts.ensemble.members_per_role()).max(2)).clamp(8, 256);
     let genome_ref = &genome;

@@ -124,7 +124,8 @@ mod tests {
         let genome = Genome::open(&fasta).unwrap();
         let message = "line 7: BP 'x' is not an integer position".to_string();
         let bad = BadRow { line: 7, id: Some("rs1".into()), chrom: Some("1".into()), pos: None, message };
-        let scoring = Scoring { window: WindowSpec::new(4).unwrap(), ensemble: Ensemble::default(), max_allele_len: 10 };
+        let scoring =
+            Scoring { window: WindowSpec::new(4).unwrap(), ensemble: Ensemble::default(), max_allele_len: 10 };
         let p = process(Record::Bad(bad), &genome, &scoring).unwrap();
         assert_eq!(p.row.status, Some(Status::ParseError));
         assert_eq!(p.row.status_detail.as_deref(), Some("line 7: BP 'x' is not an integer position"));

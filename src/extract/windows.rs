@@ -136,7 +136,7 @@ mod tests {
         // 0-based:  0123456789012345
         let g = genome(dir.path(), "ACGTACGTTTGCAGGA");
         let spec = WindowSpec::new(8).unwrap(); // the REF's first base at window index 3
-        // Deletion of TT after the T at 1-based 8 (0-based 7): REF TTT -> ALT T, Δ = −2.
+                                                // Deletion of TT after the T at 1-based 8 (0-based 7): REF TTT -> ALT T, Δ = −2.
         let w = build(&g, 0, &norm(8, "TTT", "T"), spec, &Ensemble::default()).unwrap();
         let (f, r) = (Strand::Forward, Strand::Reverse);
         assert_eq!(window_of(&w, Role::Ref, 0, f), "ACGTTTGC"); // G[4, 12)
@@ -162,11 +162,11 @@ mod tests {
         assert_eq!(window_of(&w, Role::Ref, 0, f), "CGTACGTT"); // G[1, 9)
         assert_eq!(window_of(&w, Role::Alt, 0, f), "CGTACCCG"); // H[1, 9)
         assert_eq!(window_of(&w, Role::AltShifted, 0, f), "TACCCGTT"); // H[3, 11)
-        // Near the contig start the windows are N-padded outside the contig only.
+                                                                       // Near the contig start the windows are N-padded outside the contig only.
         let w = build(&g, 0, &norm(2, "C", "CAAAA"), spec, &Ensemble::default()).unwrap();
         assert_eq!(window_of(&w, Role::Alt, 0, f), "NNACAAAA");
         assert_eq!(window_of(&w, Role::AltShifted, 0, f), "AAAAGTAC"); // H[2, 10)
-        // A plain MNV: two windows; the keys are the plain SHA-256 of each.
+                                                                       // A plain MNV: two windows; the keys are the plain SHA-256 of each.
         let w = build(&g, 0, &norm(6, "CG", "TT"), spec, &Ensemble::default()).unwrap();
         assert_eq!(w.members.len(), 2);
         assert_eq!(window_of(&w, Role::Alt, 0, f), "GTATTTTT");

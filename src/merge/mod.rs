@@ -75,11 +75,7 @@ pub fn merge(opts: &MergeOptions, mode: ProgressMode) -> anyhow::Result<MergeRep
     anyhow::ensure!(!opts.stats.is_empty(), "--stats needs at least one statistic");
     anyhow::ensure!(!opts.variants.is_empty(), "--variants needs at least one file");
     let fp = &opts.fingerprint;
-    if fp.store == StoreMode::Summary && opts.stats.contains(&Stat::D2) {
-        anyhow::bail!(
-            "D2 needs full cache entries but this cache namespace holds --store summary entries (per-track sums); fix: leave D2 out (--stats SAD,logSED,CENTER) or predict into a float32/float16 cache"
-        );
-    }
+    check_stats_for_store(fp, &opts.stats)?;
     let ns = Cache::open(&opts.cache)?.namespace(fp);
     let plan = plan::plan(opts, &ns)?;
     let read = |id: &str, expect: Expect| read_entry_or_legacy(&ns, opts, id, expect);
@@ -170,6 +166,16 @@ pub fn merge(opts: &MergeOptions, mode: ProgressMode) -> anyhow::Result<MergeRep
     let kept: Vec<&Track> = composer.keep.iter().map(|&c| &track_meta[c]).collect();
     write::write_tracks_sidecar(&opts.out, &kept)?;
     Ok(MergeReport { rows_in: plan.rows_in, scored, tracks: composer.keep.len(), out: opts.out.display().to_string() })
+}
+
+/// The statistics the store mode can give: D2 needs every bin, which summary entries do not keep.
+pub fn check_stats_for_store(fp: &Fingerprint, stats: &[Stat]) -> anyhow::Result<()> {
+    if fp.store == StoreMode::Summary && stats.contains(&Stat::D2) {
+        anyhow::bail!(
+            "D2 needs full cache entries but --store summary entries hold per-track sums only; fix: leave D2 out (--stats SAD,logSED,CENTER) or use a float32/float16 cache"
+        );
+    }
+    Ok(())
 }
 
 /// Our entry; when it is missing (or corrupt: moved aside) and a legacy folder is given, the legacy entry,

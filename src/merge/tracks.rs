@@ -6,7 +6,11 @@ use super::targets::{read_targets, Track};
 use std::path::Path;
 
 /// All tracks' metadata (from the targets file, or numbered) and the channels kept, in channel order.
-pub(crate) fn select(targets: Option<&Path>, pattern: Option<&str>, tracks: usize) -> anyhow::Result<(Vec<Track>, Vec<usize>)> {
+pub(crate) fn select(
+    targets: Option<&Path>,
+    pattern: Option<&str>,
+    tracks: usize,
+) -> anyhow::Result<(Vec<Track>, Vec<usize>)> {
     let meta = match targets {
         Some(p) => {
             let t = read_targets(p)?;
@@ -27,8 +31,11 @@ pub(crate) fn select(targets: Option<&Path>, pattern: Option<&str>, tracks: usiz
         Some(pattern) => {
             let re = Regex::new(pattern)
                 .map_err(|e| anyhow::anyhow!("--tracks '{pattern}' is not a valid regular expression: {e}"))?;
-            let k: Vec<usize> =
-                meta.iter().filter(|t| re.is_match(&t.identifier) || re.is_match(&t.description)).map(|t| t.channel).collect();
+            let k: Vec<usize> = meta
+                .iter()
+                .filter(|t| re.is_match(&t.identifier) || re.is_match(&t.description))
+                .map(|t| t.channel)
+                .collect();
             anyhow::ensure!(!k.is_empty() || tracks == 0, "--tracks '{pattern}' matches no track");
             k
         }

@@ -141,9 +141,7 @@ impl Model {
             )));
         }
         let (bins, tracks) = (out_shape[1] as usize, out_shape[2] as usize);
-        if bins * 128 > opts.window {
-            return Err(contract(format!("{bins} output bins of 128 bp do not fit in a {} bp window", opts.window)));
-        }
+        crate::window::OutputGeometry::new(opts.window, bins).map_err(contract)?;
         let (input, output) = (input.name().to_string(), output.name().to_string());
         Ok(Model { session, input, output, bins, tracks, window: opts.window })
     }

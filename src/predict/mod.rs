@@ -18,11 +18,11 @@ use serde::Serialize;
 pub use manifest::{PredictRecord, RecordStatus};
 
 use crate::cache::entry::{self, Expect};
-use crate::cache::{Cache, Fingerprint, Lookup, Namespace};
+use crate::cache::{Cache, Fingerprint, Lookup, Namespace, StoreMode};
 use crate::model::{onehot, Model, ModelError, ModelOptions};
 use crate::progress::{Progress, ProgressMode};
-use crate::window::OutputGeometry;
 use crate::tables::sequences::SequenceReader;
+use crate::window::OutputGeometry;
 
 #[derive(Debug, Clone)]
 pub struct PredictOptions {
@@ -91,6 +91,11 @@ pub fn predict(opts: &PredictOptions, mode: ProgressMode) -> anyhow::Result<Pred
     let mut model = Model::load(&opts.model, &opts.model_options)?;
     let (bins, tracks, window) = (model.bins, model.tracks, model.window);
     let center = OutputGeometry::new(window, bins).map_err(anyhow::Error::msg)?.center_bins(opts.center_bins);
+    anyhow::ensure!(
+        opts.fingerprint.store != StoreMode::Summary || bins.is_multiple_of(2),
+        "--store summary splits the sums at the middle bin, which needs an even bin count; {} outputs {bins} bins; fix: use --store float32 or float16",
+        opts.model.display()
+    );
     let progress = Progress::new(mode, "predict", "sequences", Some(reader.rows() as u64));
 
     let (batch_tx, batch_rx) = bounded::<Batch>(1);

@@ -265,7 +265,8 @@ mod tests {
         let want: Vec<Vec<f64>> = full.iter().map(|v| v.iter().map(|&x| x as f64).collect()).collect();
         close(&summ, &want, 1e-6);
         let d2 = composer(&[Stat::D2]);
-        let err = d2.score(&members, |id| outputs.get(id).map(|o| EntryData::Summary(summarize(o, TRACKS, center.clone()))));
+        let err =
+            d2.score(&members, |id| outputs.get(id).map(|o| EntryData::Summary(summarize(o, TRACKS, center.clone()))));
         assert!(matches!(err, Err(ComposeError::Invalid(m)) if m.contains("D2")));
     }
 
@@ -284,7 +285,13 @@ mod tests {
             }
             assert_eq!(got[0][i], (sa - sr) as f32, "bit for bit");
         }
-        assert_eq!(c.score(&members, |id| (id == "r").then(|| EntryData::Full(ref_out.clone()))), Err(ComposeError::Unreadable("a".into())));
-        assert_eq!(c.score(&members[..1], |_| Some(EntryData::Full(ref_out.clone()))), Err(ComposeError::NoMember(Role::Alt)));
+        assert_eq!(
+            c.score(&members, |id| (id == "r").then(|| EntryData::Full(ref_out.clone()))),
+            Err(ComposeError::Unreadable("a".into()))
+        );
+        assert_eq!(
+            c.score(&members[..1], |_| Some(EntryData::Full(ref_out.clone()))),
+            Err(ComposeError::NoMember(Role::Alt))
+        );
     }
 }

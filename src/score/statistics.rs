@@ -43,7 +43,13 @@ impl FromStr for Stat {
 }
 
 /// `stats` of `alt` against `ref_`, both over the same `n` kept tracks; one float32 vector per statistic.
-pub fn compute(stats: &[Stat], ref_: &Profile, alt: &Profile, n: usize, center: &Range<usize>) -> Result<Vec<Vec<f32>>, String> {
+pub fn compute(
+    stats: &[Stat],
+    ref_: &Profile,
+    alt: &Profile,
+    n: usize,
+    center: &Range<usize>,
+) -> Result<Vec<Vec<f32>>, String> {
     let mut sum_ref = vec![0f64; n];
     let mut sum_alt = vec![0f64; n];
     let mut diff_center = vec![0f64; n];

@@ -311,8 +311,11 @@ fn from_batch(b: &RecordBatch) -> Result<Vec<VariantRow>, String> {
 
 fn sequences(rows: &[VariantRow]) -> ArrayRef {
     let fields = member_fields();
-    let mut b = ListBuilder::new(StructBuilder::from_fields(fields.clone(), 0))
-        .with_field(Arc::new(Field::new("item", DataType::Struct(fields), true)));
+    let mut b = ListBuilder::new(StructBuilder::from_fields(fields.clone(), 0)).with_field(Arc::new(Field::new(
+        "item",
+        DataType::Struct(fields),
+        true,
+    )));
     for r in rows {
         match &r.sequences {
             None => b.append(false),
@@ -343,8 +346,7 @@ fn read_sequences(a: &ArrayRef) -> Result<Vec<Option<Vec<Member>>>, String> {
         field(name)?.as_string_opt::<i32>().cloned().ok_or_else(|| format!("sequences.{name} is not a string"))
     };
     let (role, strand, seq_id) = (utf8("role")?, utf8("strand")?, utf8("seq_id")?);
-    let shift =
-        field("shift")?.as_primitive_opt::<Int32Type>().cloned().ok_or("sequences.shift is not int32")?;
+    let shift = field("shift")?.as_primitive_opt::<Int32Type>().cloned().ok_or("sequences.shift is not int32")?;
     let offsets = list.value_offsets();
     let mut out = Vec::with_capacity(list.len());
     for k in 0..list.len() {
@@ -360,7 +362,8 @@ fn read_sequences(a: &ArrayRef) -> Result<Vec<Option<Vec<Member>>>, String> {
             members.push(Member {
                 role: Role::parse(role.value(j)).ok_or_else(|| format!("unknown role '{}'", role.value(j)))?,
                 shift: shift.value(j),
-                strand: Strand::parse(strand.value(j)).ok_or_else(|| format!("unknown strand '{}'", strand.value(j)))?,
+                strand: Strand::parse(strand.value(j))
+                    .ok_or_else(|| format!("unknown strand '{}'", strand.value(j)))?,
                 seq_id: seq_id.value(j).to_string(),
             });
         }
