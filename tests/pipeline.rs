@@ -262,7 +262,7 @@ fn ensembles_and_indels_agree_across_store_modes() {
     let genome = linked_genome(&real, "varda_hg19_chr20_1-200000.fa", d);
     let vcf = real.join("vcf/varda_1kg_phase1_chr20_60k-145k.hg19.vcf");
     let cache = d.join("cache");
-    let ens = ["--rc", "--shifts=-1,0,1", "--region", "20:144800-145300"];
+    let ens = ["--rc", "--shifts=-1,0,1", "--region", "20:144825-144890"];
     let run = |out: &str, extra: &[&str]| run_tiny(&vcf, &genome, &cache, &d.join(out), &[&ens[..], extra].concat());
     let full = run("full.parquet", &[]);
     assert_eq!(full["failed"], 0);
