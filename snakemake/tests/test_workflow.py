@@ -134,7 +134,7 @@ def test_fresh_cache_runs_every_predict_job_and_matches_run(data, tmp_path):
 
 
 # The ensemble test's variants: 4 GoNL SNVs, 12 windows each with rc and three shifts (kept small for CI time).
-REGION_RC = "20:60000-61000"
+REGION_RC = "20:60000-61100"
 
 
 def test_rc_and_shifts_ensemble_matches_run_and_warm_cache_schedules_no_predict(data, tmp_path):

@@ -109,7 +109,7 @@ pub fn merge(opts: &MergeOptions, mode: ProgressMode) -> anyhow::Result<MergeRep
         fingerprint: serde_json::to_string(fp)?,
         stats: opts.stats.clone(),
         center: match geometry {
-            Some(g) => format!("bins {}..{} (variant bin {})", center.start, center.end, g.variant_bin()),
+            Some(g) => format!("bins {}-{} inclusive (variant bin {})", center.start, center.end - 1, g.variant_bin()),
             None => format!(
                 "{} bins nearest the variant, summed at predict time",
                 fp.summary_center_bins.unwrap_or(opts.center_bins)
