@@ -51,7 +51,7 @@ fn table(dir: &Path, genome: &Path, n: usize, indels: bool) -> anyhow::Result<Pa
         let (effect, other) = if !indels {
             (if base == 'A' { "G".to_string() } else { "A".to_string() }, base.to_string())
         } else if made % 2 == 0 {
-            (format!("{base}{}", "ACGT".repeat(3)[..k].to_string()), base.to_string())
+            (format!("{base}{}", &"ACGT".repeat(3)[..k]), base.to_string())
         } else {
             (base.to_string(), String::from_utf8_lossy(&w[..=k]).into_owned())
         };
@@ -97,8 +97,8 @@ fn main() -> anyhow::Result<()> {
     println!("enformer-vep ensembles benchmark ({} threads, {repeats} runs each)", rayon::current_num_threads());
     let modes = [
         ("plain", Ensemble::default()),
-        ("--rc", Ensemble::new(true, vec![0])?),
-        ("--rc --shifts=-1,0,1", Ensemble::new(true, vec![-1, 0, 1])?),
+        ("--rc", Ensemble::new(true, vec![0]).map_err(anyhow::Error::msg)?),
+        ("--rc --shifts=-1,0,1", Ensemble::new(true, vec![-1, 0, 1]).map_err(anyhow::Error::msg)?),
     ];
 
     println!("\n## extract-seqs: {n} variants per table; windows/s relative to plain SNVs (median of runs)");

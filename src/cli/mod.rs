@@ -42,6 +42,8 @@ pub struct GlobalArgs {
     pub threads: Option<usize>,
 }
 
+// Parsed once per process: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Variant table + genome → variants.parquet, shards of unique windows, manifest.json.

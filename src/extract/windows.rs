@@ -125,7 +125,7 @@ mod tests {
         Normalized { pos0: pos1 - 1, ref_allele: r.into(), alt: a.into() }
     }
 
-    fn window_of<'a>(w: &'a VariantWindows, role: Role, shift: i32, strand: Strand) -> &'a str {
+    fn window_of(w: &VariantWindows, role: Role, shift: i32, strand: Strand) -> &str {
         let m = w.members.iter().find(|m| m.role == role && m.shift == shift && m.strand == strand).unwrap();
         std::str::from_utf8(&w.windows.iter().find(|(k, _)| *k == m.seq_id).unwrap().1).unwrap()
     }

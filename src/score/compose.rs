@@ -190,10 +190,10 @@ mod tests {
             let mut m = vec![vec![0.0; keep.len()]; BINS];
             for mm in &ms {
                 let o = &outputs[&mm.seq_id];
-                for b in 0..BINS {
+                for (b, row) in m.iter_mut().enumerate() {
                     let src = if mm.strand == Strand::Reverse { BINS - 1 - b } else { b };
                     for (i, &t) in keep.iter().enumerate() {
-                        m[b][i] += o[src * TRACKS + t] as f64 / ms.len() as f64;
+                        row[i] += o[src * TRACKS + t] as f64 / ms.len() as f64;
                     }
                 }
             }
