@@ -17,6 +17,7 @@ pub mod import;
 pub mod legacy;
 pub mod maintenance;
 pub mod npy;
+pub mod readfile;
 
 use std::fs;
 use std::io;
@@ -31,6 +32,31 @@ use crate::window::is_seq_id;
 
 pub const LAYOUT_VERSION: &str = "v1";
 pub const ENTRY_EXT: &str = "npy.zst";
+
+/// Room beyond an entry's array for its `.npy` header and any metadata the entry format carries.
+const ENTRY_HEADER_SLACK: u64 = 64 * 1024;
+
+/// The largest entry file read when the array's shape is not known: 256 MiB, 13 times an Enformer float32 entry.
+pub const MAX_ENTRY_BYTES: u64 = 256 << 20;
+
+/// The most bytes an entry file of `store` with the `expect`ed shape can have: its array, header slack and
+/// zstd's worst-case expansion ([`MAX_ENTRY_BYTES`] when the shape is not known). A bigger file is not such an
+/// entry, and is refused before anything is allocated or read.
+pub fn max_entry_len(store: StoreMode, expect: entry::Expect) -> u64 {
+    let (rows, size) = match store {
+        StoreMode::Float32 => (expect.bins, 4u64),
+        StoreMode::Float16 => (expect.bins, 2),
+        StoreMode::Summary => (Some(entry::SUMMARY_ROWS), 8),
+    };
+    match (rows, expect.tracks) {
+        (Some(rows), Some(tracks)) => {
+            let raw =
+                (rows as u64).saturating_mul(tracks as u64).saturating_mul(size).saturating_add(ENTRY_HEADER_SLACK);
+            raw.saturating_add(raw / 128).saturating_add(ENTRY_HEADER_SLACK)
+        }
+        _ => MAX_ENTRY_BYTES,
+    }
+}
 
 /// The sequence key of an entry file name (`<seq_id>.npy.zst`), or None for any other file.
 pub fn entry_key(file_name: &str) -> Option<&str> {
@@ -108,10 +134,11 @@ impl Namespace {
     }
 
     /// Existence check only (no read): a zero-length file is a failed write from a crashed writer on a
-    /// filesystem without atomic rename, and does not count.
+    /// filesystem without atomic rename, and does not count; nor does anything but a regular file (a symbolic
+    /// link is not followed, see [`readfile`]).
     pub fn contains(&self, seq_id: &str) -> bool {
         match self.entry_path(seq_id) {
-            Ok(p) => fs::metadata(p).map(|m| m.is_file() && m.len() > 0).unwrap_or(false),
+            Ok(p) => fs::symlink_metadata(p).map(|m| m.is_file() && m.len() > 0).unwrap_or(false),
             Err(_) => false,
         }
     }
@@ -141,7 +168,7 @@ impl Namespace {
                     .filter_map(|e| {
                         let name = e.file_name().into_string().ok()?;
                         let id = entry_key(&name)?;
-                        let nonempty = e.metadata().map(|m| m.len() > 0).unwrap_or(false);
+                        let nonempty = e.metadata().map(|m| m.is_file() && m.len() > 0).unwrap_or(false);
                         nonempty.then(|| id.to_string())
                     })
                     .collect::<Vec<_>>()
@@ -165,18 +192,24 @@ impl Namespace {
         Ok(path)
     }
 
-    /// Reads and verifies one entry. A corrupt entry is reported (with its path) and never returned.
+    /// Reads and verifies one entry. A corrupt entry is reported (with its path) and never returned. Only a
+    /// regular file of at most [`max_entry_len`] bytes is read (see [`readfile`]).
     pub fn read_entry(&self, seq_id: &str, expect: entry::Expect) -> Lookup {
         let path = match self.entry_path(seq_id) {
             Ok(p) => p,
             Err(e) => return Lookup::Corrupt(e.to_string()),
         };
-        let bytes = match fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Lookup::Missing,
-            Err(e) => return Lookup::Corrupt(format!("cannot read {}: {e}", path.display())),
+        let max = max_entry_len(self.fingerprint.store, expect);
+        let decoded = match readfile::read_regular(&path, max, readfile::Symlinks::Refuse) {
+            Ok((bytes, _)) => {
+                entry::decode_expecting(&bytes, self.fingerprint.store, expect).map_err(|e| e.to_string())
+            }
+            Err(readfile::ReadError::NotFound) => return Lookup::Missing,
+            Err(e @ readfile::ReadError::TooLarge { .. }) => Err(e.to_string()),
+            // Not read (an I/O error, a FIFO, a link ...): reported, left in place; predict renames an entry over it.
+            Err(e) => return Lookup::Corrupt(format!("{}: {e}", path.display())),
         };
-        match entry::decode_expecting(&bytes, self.fingerprint.store, expect) {
+        match decoded {
             Ok((data, shape)) => Lookup::Hit(data, shape),
             Err(e) => {
                 // Move it aside so that existence checks (check-cache) also see it as missing and the
@@ -258,6 +291,46 @@ mod tests {
         assert!(payloads.contains(&got), "entry is one writer's complete payload");
         let names: Vec<_> = fs::read_dir(ns.entry_path(&key).unwrap().parent().unwrap()).unwrap().collect();
         assert_eq!(names.len(), 1, "no temp files left");
+    }
+
+    /// Issue 10 item 12: a FIFO, a link to /dev/zero and a 3 GB sparse file at entry paths are reported at
+    /// once; nothing is allocated or read beyond the entry size expected (a plain read hangs or floods memory).
+    #[test]
+    fn read_entry_reads_only_regular_files_no_larger_than_an_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let ns = ns(dir.path());
+        let ids: Vec<String> = (0..3).map(|i| seq_id(format!("hostile{i}").as_bytes())).collect();
+        let path = |i: usize| {
+            let p = ns.entry_path(&ids[i]).unwrap();
+            fs::create_dir_all(p.parent().unwrap()).unwrap();
+            p
+        };
+        let c = std::ffi::CString::new(path(0).to_str().unwrap()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        std::os::unix::fs::symlink("/dev/zero", path(1)).unwrap();
+        fs::File::create(path(2)).unwrap().set_len(3 << 30).unwrap();
+        assert_eq!(max_entry_len(StoreMode::Float32, entry::Expect::exact(896, 16)), 57_344 + 65_536 + 960 + 65_536);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let reader = ns.clone();
+        let keys = ids.clone();
+        std::thread::spawn(move || {
+            let got: Vec<String> = keys
+                .iter()
+                .map(|k| match reader.read_entry(k, entry::Expect::exact(896, 16)) {
+                    Lookup::Corrupt(msg) => msg,
+                    other => format!("{other:?}"),
+                })
+                .collect();
+            let _ = tx.send(got);
+        });
+        let msgs = rx.recv_timeout(std::time::Duration::from_secs(20)).expect("read_entry hangs");
+        assert!(msgs[0].contains("a FIFO, not a regular file"), "{msgs:?}");
+        assert!(msgs[1].contains("a symbolic link, not a regular file"), "{msgs:?}");
+        assert!(msgs[2].contains("3221225472 bytes, more than the 189376 bytes"), "{msgs:?}");
+        assert!(fs::symlink_metadata(path(0)).is_ok() && fs::symlink_metadata(path(1)).is_ok(), "left in place");
+        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        assert_eq!(ns.contains_many_by_stat(&refs), [false, false, false]);
+        assert_eq!(ns.contains_many_by_listing(&refs), [false, false, false]);
     }
 
     #[test]
