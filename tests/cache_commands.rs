@@ -67,7 +67,7 @@ fn numpy_fixtures_of_every_protocol_and_form_read_exactly() {
     assert_eq!(manifest.len(), 4 * 7, "protocols 2-5 x 7 forms");
     for m in &manifest {
         let name = m["name"].as_str().unwrap();
-        let got = legacy::read_file(&dir.path().join(format!("{name}.pkl.gz")), "human")
+        let got = legacy::read_file(&dir.path().join(format!("{name}.pkl.gz")), "human", 896, 5)
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         let (dtype, shape, raw) = npy::read_file(&dir.path().join(format!("{name}.expected.npy"))).unwrap();
         assert_eq!((dtype, shape), (npy::Dtype::F32, vec![896, 5]), "{name}");
@@ -76,10 +76,13 @@ fn numpy_fixtures_of_every_protocol_and_form_read_exactly() {
         assert_eq!(bits(&got.data), bits(&want), "{name}: values differ from what numpy wrote");
     }
     // The dict form also serves the other head; a head the dict lacks is a clear error.
-    let mouse = legacy::read_file(&dir.path().join("p4_dict.pkl.gz"), "mouse").unwrap();
+    let mouse = legacy::read_file(&dir.path().join("p4_dict.pkl.gz"), "mouse", 896, 3).unwrap();
     assert_eq!((mouse.bins, mouse.tracks), (896, 3));
-    let err = legacy::read_file(&dir.path().join("p2_float16.pkl.gz"), "mouse").unwrap_err();
+    let err = legacy::read_file(&dir.path().join("p2_float16.pkl.gz"), "mouse", 896, 3).unwrap_err();
     assert!(err.to_string().contains("'human'"), "{err}");
+    // Another shape than the expected one is refused, naming both.
+    let err = legacy::read_file(&dir.path().join("p3_array3d.pkl.gz"), "human", 896, 16).unwrap_err();
+    assert!(err.to_string().contains("[896, 5]") && err.to_string().contains("[896, 16]"), "{err}");
 }
 
 /// Per statistic: the scores' list values, as bits.
@@ -385,4 +388,152 @@ fn stats_verify_and_gc_commands() {
     assert_eq!(code, Some(1));
     assert!(err.contains("does not exist"), "{err}");
     assert_eq!(run_code(&["cache", "gc", "--cache", c]).0, Some(2));
+}
+
+/// A protocol-4 pickle of a C-ordered float32 array of `shape` (dimensions as LONG1, so any size can be
+/// claimed) holding `data`, as numpy writes it (via `_reconstruct` + BUILD).
+fn pickle_f32(shape: &[u64], data: &[f32]) -> Vec<u8> {
+    let mut p = b"\x80\x04\x8c\x16numpy._core.multiarray\x94\x8c\x0c_reconstruct\x94\x93\x94".to_vec();
+    p.extend_from_slice(b"\x8c\x05numpy\x94\x8c\x07ndarray\x94\x93\x94K\x00\x85\x94C\x01b\x94\x87\x94R\x94(K\x01");
+    p.push(b'(');
+    for d in shape {
+        p.extend_from_slice(b"\x8a\x08");
+        p.extend_from_slice(&d.to_le_bytes());
+    }
+    p.push(b't');
+    p.extend_from_slice(b"h\x03\x8c\x05dtype\x94\x93\x94\x8c\x02f4\x94\x89\x88\x87\x94R\x94(K\x03\x8c\x01<\x94NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00t\x94b\x89");
+    let bytes: Vec<u8> = data.iter().flat_map(|v| v.to_le_bytes()).collect();
+    p.push(b'B');
+    p.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+    p.extend_from_slice(&bytes);
+    p.extend_from_slice(b"t\x94b.");
+    p
+}
+
+/// Runs the binary with at most `mb` MB of address space and `secs` seconds: a crash, a hang or an
+/// allocation beyond the bound fails the test.
+fn run_bounded(args: &[&str], mb: u64, secs: u64) -> (Option<i32>, String) {
+    let quoted: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
+    let script = format!(
+        "ulimit -v {}; exec timeout -s KILL {secs} '{}' --quiet {}",
+        mb * 1024,
+        env!("CARGO_BIN_EXE_enformer-vep"),
+        quoted.join(" ")
+    );
+    let out = std::process::Command::new("sh").arg("-c").arg(script).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!err.contains("panicked") && !err.contains("memory allocation"), "{args:?}: {err}");
+    assert!(out.status.code().is_some(), "{args:?} was killed (crash, hang or out of memory): {err}");
+    (out.status.code(), err)
+}
+
+/// Issue 10 items 3, 10 and 12: hostile legacy files are errors naming the file, in `cache import-legacy` and
+/// in `merge --legacy-cache`, with bounded memory and time: a tuple nested 300,000 deep in 332 bytes (was a
+/// stack overflow), a gzip inflating to 1 GiB, an array claiming shape (2^60, 16) with no data (its size
+/// wrapped to 0: all-zero scores), an array of 8 tracks for the 16-track model, a FIFO (blocked the open
+/// forever) and a link to /dev/zero.
+#[test]
+fn hostile_legacy_files_are_named_errors_never_crashes_hangs_or_scores() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let s = |p: &Path| p.to_str().unwrap().to_owned();
+    run_ok(&["demo-data", "--out-dir", &s(d), "--genome-size", "300000", "--variants", "3"]);
+    let out = d.join("out");
+    let (variants_in, genome) = (s(&d.join("variants.kunkle.txt")), s(&d.join("genome.fa")));
+    run_ok(&["extract-seqs", "--variants", &variants_in, "--genome", &genome, "--out-dir", &s(&out)]);
+    let ids: Vec<String> =
+        sequence_rows(&out.join("shards/shard-00000.parquet")).into_iter().map(|(id, _)| id).collect();
+    assert!(ids.len() >= 6, "{ids:?}");
+
+    let mut nested = b"\x80\x02)".to_vec();
+    nested.extend(std::iter::repeat_n(0x85u8, 300_000));
+    let gz_best = |bytes: &[u8]| {
+        use std::io::Write;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        e.write_all(bytes).unwrap();
+        e.finish().unwrap()
+    };
+    let nested = gz_best(&nested);
+    assert!(nested.len() < 400, "the finding's file is 332 bytes: {}", nested.len());
+    let member = gz_best(&vec![0u8; 1 << 20]);
+    let bomb: Vec<u8> = std::iter::repeat_n(member.as_slice(), 1024).flatten().copied().collect(); // 1 GiB inflated
+    let legacy = d.join("legacy");
+    std::fs::create_dir(&legacy).unwrap();
+    let file = |i: usize| legacy.join(format!("{}.pkl.gz", ids[i]));
+    std::fs::write(file(0), &nested).unwrap();
+    std::fs::write(file(1), &bomb).unwrap();
+    std::fs::write(file(2), gz(&pickle_f32(&[1 << 60, 16], &[]))).unwrap();
+    std::fs::write(file(3), gz(&pickle_f32(&[896, 8], &vec![1.0; 896 * 8]))).unwrap();
+    assert!(std::process::Command::new("mkfifo").arg(file(4)).status().unwrap().success());
+    std::os::unix::fs::symlink("/dev/zero", file(5)).unwrap();
+    let model = s(&tiny_model());
+    let expect = [
+        "nested more than 64 deep",
+        "inflates to more than",
+        "[1152921504606846976, 16], but the model's 'human' output is [896, 16]",
+        "[896, 8], but the model's 'human' output is [896, 16]",
+        "a FIFO, not a regular file",
+        "a character device, not a regular file",
+    ];
+
+    // import-legacy: every file is a named failure, nothing is imported, exit 1.
+    let cache = d.join("cache");
+    let (code, err) = run_bounded(
+        &["cache", "import-legacy", "--from", &s(&legacy), "--cache", &s(&cache), "--model", &model],
+        1024,
+        120,
+    );
+    assert_eq!(code, Some(1), "{err}");
+    for (i, why) in expect.iter().enumerate() {
+        assert!(
+            err.lines().any(|l| l.contains(&s(&file(i))) && l.contains(why)),
+            "{} ({why}) not named: {err}",
+            ids[i]
+        );
+    }
+    assert!(!walk(&cache).iter().any(|p| p.to_string_lossy().ends_with(".npy.zst")), "nothing imported");
+
+    // merge reading the same folder directly: each unreadable file is a warning naming it, its variants are
+    // missing, exit 1 and no scores. The hostile files stand for reference windows of scored variants, and
+    // every other window gets a good legacy entry (merge reads nothing unless every window is there; a FIFO
+    // or a link to a device does not count as there: it is never opened).
+    let good = gz(&pickle_f32(&[896, 16], &vec![0.5; 896 * 16]));
+    let mut refs: Vec<String> =
+        strings(&read_batches(&out.join("variants.parquet")), "ref_seq_id").into_iter().flatten().collect();
+    refs.sort();
+    refs.dedup();
+    assert!(refs.len() >= 3, "{refs:?}");
+    let hostile = [nested, bomb, gz(&pickle_f32(&[1 << 60, 16], &[]))];
+    for id in &ids {
+        let path = legacy.join(format!("{id}.pkl.gz"));
+        std::fs::remove_file(&path).ok();
+        let which = refs.iter().take(3).position(|r| r == id);
+        std::fs::write(&path, which.map_or(&good, |i| &hostile[i])).unwrap();
+    }
+    let file = |i: usize| legacy.join(format!("{}.pkl.gz", refs[i]));
+    let scores = d.join("scores.parquet");
+    let (code, err) = run_bounded(
+        &[
+            "merge",
+            "--variants",
+            &s(&out.join("variants.parquet")),
+            "--cache",
+            &s(&cache),
+            "--model",
+            &model,
+            "--out",
+            &s(&scores),
+            "--legacy-cache",
+            &s(&legacy),
+        ],
+        1024,
+        120,
+    );
+    assert_eq!(code, Some(1), "{err}");
+    // Without an expected shape, the (2^60, 16) array is refused by its data size (checked arithmetic).
+    let expect = [expect[0], expect[1], "holds 0 data bytes, not an overflowing number of values"];
+    for (i, why) in expect.iter().enumerate() {
+        assert!(err.contains(&s(&file(i))) && err.contains(why), "{} ({why}) not named: {err}", refs[i]);
+    }
+    assert!(!scores.exists(), "no scores from unreadable legacy entries");
 }

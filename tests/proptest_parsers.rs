@@ -1,7 +1,8 @@
 //! Property tests (proptest; cargo-fuzz needs a nightly toolchain) on the parsers that read user files and the
 //! cache entry reader: arbitrary bytes and arbitrary-but-structured inputs never panic, every data row of a
-//! variant table comes out (as a variant or a bad row), and a damaged cache entry is an error, never data
-//! that differs from what was written.
+//! variant table comes out (as a variant or a bad row), a damaged cache entry is an error, never data
+//! that differs from what was written, and the legacy pickle reader reads numpy's pickles exactly and
+//! anything else as a typed error.
 //!
 //! The budget is fixed (`CASES` per property) so the file runs in well under a minute in release on two
 //! cores. A failing case is saved under `proptest-regressions/` (commit it); a real crash found here also
@@ -12,6 +13,7 @@ use std::io::Write;
 
 use enformer_vep::cache::entry::{self, EntryData, EntryError, Expect};
 use enformer_vep::cache::npy::{self, Dtype};
+use enformer_vep::cache::pickle::{self, PickleError};
 use enformer_vep::cache::StoreMode;
 use enformer_vep::variants::{ColumnOverrides, InputError, Record, VariantReader};
 use proptest::prelude::*;
@@ -427,6 +429,166 @@ proptest! {
             Ok((data, shape)) => prop_assert!(consistent(&data, shape), "inconsistent {shape:?}"),
             Err(EntryError::Corrupt(_) | EntryError::Shape { .. }) => {}
             Err(e) => prop_assert!(false, "unexpected error kind: {e}"),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Legacy pickles: numpy's encoding of any float array reads back exactly; damaged, arbitrary and hostile opcode
+// streams are typed errors, never a panic, a stack overflow or unbounded work.
+
+/// numpy's pickle of an array, as `pickle.dumps(a, protocol=4)` (`_reconstruct` + BUILD) or `protocol=5`
+/// (`_frombuffer`) writes it; `data` is already in the array's memory order and byte order.
+fn numpy_pickle(shape: &[usize], descr: &str, fortran: bool, data: &[u8], proto5: bool) -> Vec<u8> {
+    let (order, code) = descr.split_at(1);
+    let shape_tuple = |p: &mut Vec<u8>| {
+        p.push(b'(');
+        for &d in shape {
+            p.extend_from_slice(b"\x8a\x08");
+            p.extend_from_slice(&(d as u64).to_le_bytes());
+        }
+        p.push(b't');
+    };
+    let dtype = |p: &mut Vec<u8>| {
+        p.extend_from_slice(b"\x8c\x02");
+        p.extend_from_slice(code.as_bytes());
+        p.extend_from_slice(b"\x94\x89\x88\x87\x94R\x94(K\x03\x8c\x01");
+        p.extend_from_slice(order.as_bytes());
+        p.extend_from_slice(b"\x94NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00t\x94b");
+    };
+    if proto5 {
+        let mut p = b"\x80\x05\x8c\x13numpy._core.numeric\x94\x8c\x0b_frombuffer\x94\x93\x94(\x96".to_vec();
+        p.extend_from_slice(&(data.len() as u64).to_le_bytes());
+        p.extend_from_slice(data);
+        p.extend_from_slice(b"\x94\x8c\x05numpy\x94\x8c\x05dtype\x94\x93\x94");
+        dtype(&mut p);
+        shape_tuple(&mut p);
+        p.extend_from_slice(if fortran { b"\x8c\x01F\x94t\x94R\x94." } else { b"\x8c\x01C\x94t\x94R\x94." });
+        return p;
+    }
+    let mut p = b"\x80\x04\x8c\x16numpy._core.multiarray\x94\x8c\x0c_reconstruct\x94\x93\x94".to_vec();
+    p.extend_from_slice(b"\x8c\x05numpy\x94\x8c\x07ndarray\x94\x93\x94K\x00\x85\x94C\x01b\x94\x87\x94R\x94(K\x01");
+    shape_tuple(&mut p);
+    p.extend_from_slice(b"h\x03\x8c\x05dtype\x94\x93\x94");
+    dtype(&mut p);
+    p.push(if fortran { 0x88 } else { 0x89 });
+    p.push(0x8e);
+    p.extend_from_slice(&(data.len() as u64).to_le_bytes());
+    p.extend_from_slice(data);
+    p.extend_from_slice(b"t\x94b.");
+    p
+}
+
+/// One value as `descr` stores it, and what reading it back as float32 gives.
+fn stored(v: f32, descr: &str) -> (Vec<u8>, f32) {
+    let (mut bytes, back) = match &descr[1..] {
+        "f2" => {
+            let h = half::f16::from_f32(v);
+            (h.to_le_bytes().to_vec(), h.to_f32())
+        }
+        "f4" => (v.to_le_bytes().to_vec(), v),
+        _ => ((v as f64).to_le_bytes().to_vec(), v),
+    };
+    if descr.starts_with('>') {
+        bytes.reverse();
+    }
+    (bytes, back)
+}
+
+/// Pickle opcodes for containers, the memo and the stack (no globals, so they never make an array).
+const SOUP: [&[u8]; 24] = [
+    b"(", b"t", b")", b"\x85", b"\x86", b"\x87", b"]", b"a", b"e", b"l", b"}", b"s", b"u", b"d", b"q\x00", b"h\x00",
+    b"\x94", b"N", b"K\x01", b"0", b"1", b"2", b"b", b"R",
+];
+
+/// A stream of up to 2000 such opcodes.
+fn opcode_soup() -> impl Strategy<Value = Vec<u8>> {
+    proptest::collection::vec(0..SOUP.len(), 0..2000).prop_map(|ts| {
+        let mut p = b"\x80\x02".to_vec();
+        for t in ts {
+            p.extend_from_slice(SOUP[t]);
+        }
+        p.push(b'.');
+        p
+    })
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// Any float16/32/64 array of either byte order, C or Fortran order, [rows, cols] or [1, rows, cols], in
+    /// protocol 4 or 5, reads back as exactly the C-ordered float32 values numpy would give.
+    #[test]
+    fn numpy_pickles_of_any_float_array_read_back_exactly(
+        rows in 1usize..7,
+        cols in 1usize..7,
+        descr in prop_oneof![Just("<f2"), Just(">f2"), Just("<f4"), Just(">f4"), Just("<f8"), Just(">f8")],
+        fortran: bool,
+        leading_one: bool,
+        proto5: bool,
+        seed in proptest::collection::vec(-60000f32..60000f32, 36),
+    ) {
+        let values: Vec<f32> = (0..rows * cols).map(|i| seed[i % seed.len()] * (1.0 + i as f32 * 1e-3)).collect();
+        let memory_order: Vec<usize> = if fortran {
+            (0..cols).flat_map(|c| (0..rows).map(move |r| r * cols + c)).collect()
+        } else {
+            (0..rows * cols).collect()
+        };
+        let data: Vec<u8> = memory_order.iter().flat_map(|&i| stored(values[i], descr).0).collect();
+        let want: Vec<u32> = values.iter().map(|&v| stored(v, descr).1.to_bits()).collect();
+        let shape = if leading_one { vec![1, rows, cols] } else { vec![rows, cols] };
+        let p = numpy_pickle(&shape, descr, fortran, &data, proto5);
+        let a = pickle::load_array(&p, "human").unwrap();
+        prop_assert_eq!(&a.shape, &shape);
+        let got: Vec<u32> = a.to_f32_matrix(rows, cols).unwrap().iter().map(|v| v.to_bits()).collect();
+        prop_assert_eq!(got, want);
+    }
+
+    /// A damaged numpy pickle is a typed error, or an array whose conversion is an error or holds exactly its
+    /// shape's values.
+    #[test]
+    fn damaged_pickles_are_errors_or_consistent_arrays(
+        rows in 1usize..5,
+        cols in 1usize..5,
+        proto5: bool,
+        damage in damage(),
+    ) {
+        let data: Vec<u8> = (0..rows * cols).flat_map(|i| (i as f32).to_le_bytes()).collect();
+        let p = apply(&numpy_pickle(&[rows, cols], "<f4", false, &data, proto5), &damage);
+        if let Ok(a) = pickle::load_array(&p, "human") {
+            if let [r, c] = a.shape[..] {
+                if let Ok(v) = a.to_f32_matrix(r, c) {
+                    prop_assert_eq!(Some(v.len()), r.checked_mul(c));
+                }
+            }
+        }
+    }
+
+    /// Arbitrary container, memo and stack opcodes (thousands, nested any way) and arbitrary bytes: a typed
+    /// error, never a panic or a stack overflow (which would abort this test binary).
+    #[test]
+    fn opcode_soup_and_arbitrary_bytes_are_errors(soup in opcode_soup(), bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+        prop_assert!(pickle::load_array(&soup, "human").is_err());
+        prop_assert!(pickle::load_array(&bytes, "human").is_err());
+    }
+
+    /// Tuples nested n deep: refused past MAX_DEPTH with TooDeep, whichever way they are built.
+    #[test]
+    fn nesting_deeper_than_the_limit_is_refused(n in 1usize..200_000, marks: bool) {
+        let mut p = b"\x80\x02".to_vec();
+        if marks {
+            p.extend(std::iter::repeat_n(b'(', n));
+            p.extend(std::iter::repeat_n(b't', n));
+        } else {
+            p.push(b')');
+            p.extend(std::iter::repeat_n(0x85u8, n - 1));
+        }
+        p.push(b'.');
+        match pickle::load_array(&p, "human") {
+            Err(PickleError::TooDeep { .. }) => prop_assert!(n > pickle::MAX_DEPTH),
+            Err(PickleError::TooManyOps) => prop_assert!(2 * n > pickle::MAX_OPS),
+            Err(PickleError::NotArray(_)) => prop_assert!(n <= pickle::MAX_DEPTH),
+            other => prop_assert!(false, "{other:?}"),
         }
     }
 }

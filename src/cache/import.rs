@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::legacy::{self, LegacyCache};
+use super::legacy::{self, LegacyCache, LegacyError};
 use super::maintenance::BadFile;
 use super::{entry, Cache, CacheError, Fingerprint};
 use crate::progress::{Progress, ProgressMode};
@@ -20,8 +20,8 @@ use crate::window::OutputGeometry;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
-    #[error("{0}")]
-    Legacy(String),
+    #[error(transparent)]
+    Legacy(#[from] LegacyError),
     #[error("cannot list {path}: {source}")]
     List { path: String, source: io::Error },
     #[error(transparent)]
@@ -67,7 +67,7 @@ enum Outcome {
 }
 
 pub fn import_legacy(opts: &ImportOptions, mode: ProgressMode) -> Result<ImportReport, ImportError> {
-    let legacy = LegacyCache::open(&opts.from).map_err(ImportError::Legacy)?;
+    let legacy = LegacyCache::open(&opts.from)?;
     let ns = Cache::open(&opts.cache)?.namespace(&opts.fingerprint);
     let (entries, others) =
         legacy.list().map_err(|source| ImportError::List { path: opts.from.display().to_string(), source })?;
@@ -84,8 +84,7 @@ pub fn import_legacy(opts: &ImportOptions, mode: ProgressMode) -> Result<ImportR
             let outcome = if ns.contains(id) {
                 Outcome::Existing
             } else {
-                let written = legacy::read_file(path, head)
-                    .and_then(|a| a.expect_shape(head, bins, tracks))
+                let written = legacy::read_file(path, head, bins, tracks)
                     .map_err(|e| e.to_string())
                     .and_then(|a| {
                         entry::encode(store, &a.data, bins, tracks, center.clone()).map_err(|e| e.to_string())

@@ -17,6 +17,7 @@ pub mod import;
 pub mod legacy;
 pub mod maintenance;
 pub mod npy;
+pub mod pickle;
 pub mod readfile;
 
 use std::fs;
