@@ -68,8 +68,9 @@ pub fn sync_dir(dir: &Path) {
 /// Fault injection for the crash tests (tests/faults.rs). `ENFORMER_VEP_FAILPOINT=<point>:<n>` makes the
 /// n-th atomic write that reaches `<point>` either end the process on the spot, as a SIGKILL would (no
 /// cleanup, no destructors: `mid-write` with half the bytes in the temp file, `before-rename` with the temp
-/// file complete, `after-rename` before the folder is synced), or fail with ENOSPC (`enospc`). Unset in
-/// normal use: one environment lookup per process.
+/// file complete, `after-rename` before the folder is synced), or fail with ENOSPC (`enospc`); the n-th
+/// removal by `cache verify --fix` pauses at `verify-before-remove` (see [`pause`]). Unset in normal use: one
+/// environment lookup per process.
 pub mod failpoint {
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::OnceLock;
@@ -88,6 +89,16 @@ pub mod failpoint {
         match spec {
             Some((p, n)) if p == point => HITS.fetch_add(1, Ordering::SeqCst) + 1 == *n,
             _ => false,
+        }
+    }
+
+    /// At the configured point's n-th hit, stops until told to go on: prints `failpoint <point> reached` on
+    /// stderr and waits for a line on stdin, so that a test can change the filesystem at exactly that moment.
+    pub fn pause(point: &str) {
+        if hit(point) {
+            eprintln!("failpoint {point} reached");
+            let mut line = String::new();
+            let _ = std::io::stdin().read_line(&mut line);
         }
     }
 

@@ -458,3 +458,189 @@ fn a_read_only_cache_is_a_clear_error() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains(&*cache.to_string_lossy()), "names the folder: {err}");
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// `cache verify --fix` under faults (issue 10 item 6): only what was read and proven bad is removed, and only
+// while its path still names that file; nothing but a regular file is opened.
+
+/// A cache of three float32 [896, 4] entries written by the library (no model run needed); returns the
+/// cache folder and the entry paths.
+fn small_cache(d: &Path) -> (PathBuf, Vec<PathBuf>) {
+    use enformer_vep::cache::{entry, Cache, Fingerprint, NEncoding, StoreMode};
+    let cache = d.join("cache");
+    let fp = Fingerprint::new("ab".repeat(32), "human", NEncoding::Zeros, 196_608, StoreMode::Float32);
+    let ns = Cache::open(&cache).unwrap().namespace(&fp);
+    let out: Vec<f32> = (0..896 * 4).map(|i| (i % 89) as f32 * 0.5).collect();
+    let paths = (0..3)
+        .map(|i| {
+            let id = enformer_vep::window::seq_id(format!("verify-{i}").as_bytes());
+            ns.write_entry(&id, &entry::encode(StoreMode::Float32, &out, 896, 4, 443..453).unwrap()).unwrap()
+        })
+        .collect();
+    (cache, paths)
+}
+
+/// Runs a command, killing it (and failing) when it takes longer than `limit`.
+fn output_within(mut c: Command, limit: Duration, what: &str) -> Output {
+    let child = c.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let id = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(child.wait_with_output()));
+    match rx.recv_timeout(limit) {
+        Ok(o) => o.unwrap(),
+        Err(_) => {
+            let _ = Command::new("kill").arg("-9").arg(id.to_string()).status();
+            panic!("{what}: still running after {limit:?} (hangs)");
+        }
+    }
+}
+
+fn flip_a_bit(path: &Path) {
+    let mut bytes = std::fs::read(path).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x04;
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn verify_fix_never_removes_a_valid_entry_it_cannot_read() {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(setpriv) = which("setpriv") else {
+        eprintln!("SKIP!!! setpriv is absent: the permission case of cache verify --fix is NOT tested");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (cache, paths) = small_cache(d);
+    // Everything readable by `nobody`, and every folder writable (so a removal would succeed), except one
+    // valid entry that only root may read.
+    fn open_up(p: &Path) {
+        let dir = p.is_dir();
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(if dir { 0o777 } else { 0o644 })).unwrap();
+        if dir {
+            for e in std::fs::read_dir(p).unwrap() {
+                open_up(&e.unwrap().path());
+            }
+        }
+    }
+    open_up(d);
+    let private = &paths[0];
+    std::fs::set_permissions(private, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let before = std::fs::read(private).unwrap();
+    let as_nobody = |args: &[&str]| {
+        let mut c = Command::new(&setpriv);
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", env!("CARGO_BIN_EXE_enformer-vep"), "--quiet"]);
+        c.args(args);
+        output_within(c, Duration::from_secs(60), "verify as nobody")
+    };
+    let c = cache.to_str().unwrap();
+    let o = as_nobody(&["cache", "verify", "--cache", c, "--fix"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    if err.contains("setpriv:") {
+        panic!("setpriv cannot switch users here: {err}");
+    }
+    assert_eq!(o.status.code(), Some(1), "an entry that could not be verified is a failure: {err}");
+    assert!(err.contains(private.to_str().unwrap()) && err.contains("Permission denied"), "{err}");
+    assert!(err.contains("not removed"), "{err}");
+    assert_eq!(std::fs::read(private).unwrap(), before, "the valid entry it could not read is still there");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        (v["unreadable"].as_u64(), v["bad"].as_u64(), v["removed"].as_u64()),
+        (Some(1), Some(0), Some(0)),
+        "{v}"
+    );
+
+    // A bad entry next to it is still removed by the same user.
+    flip_a_bit(&paths[1]);
+    let o = as_nobody(&["cache", "verify", "--cache", c, "--fix"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        (v["unreadable"].as_u64(), v["bad"].as_u64(), v["removed"].as_u64()),
+        (Some(1), Some(1), Some(1)),
+        "{v}"
+    );
+    assert!(!paths[1].exists() && private.exists() && paths[2].exists());
+}
+
+fn which(name: &str) -> Result<PathBuf, ()> {
+    std::env::var_os("PATH")
+        .and_then(|p| std::env::split_paths(&p).map(|d| d.join(name)).find(|c| c.is_file()))
+        .ok_or(())
+}
+
+#[test]
+fn verify_fix_keeps_a_good_copy_renamed_over_a_bad_entry_after_the_check() {
+    use std::io::{BufRead, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let (cache, paths) = small_cache(dir.path());
+    let good = std::fs::read(&paths[0]).unwrap();
+    flip_a_bit(&paths[0]);
+    // verify decides the entry is bad, then pauses before removing it; meanwhile a writer renames a good copy
+    // over it, as predict does.
+    let mut child = bin()
+        .args(["cache", "verify", "--cache", cache.to_str().unwrap(), "--fix"])
+        .env("ENFORMER_VEP_FAILPOINT", "verify-before-remove:1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        if stderr.read_line(&mut line).unwrap() == 0 {
+            let _ = child.kill();
+            panic!("verify never reached the removal failpoint: {seen}");
+        }
+        seen.push_str(&line);
+        if line.contains("failpoint verify-before-remove reached") {
+            break;
+        }
+    }
+    let tmp = paths[0].with_file_name(".writer.tmp");
+    std::fs::write(&tmp, &good).unwrap();
+    std::fs::rename(&tmp, &paths[0]).unwrap();
+    child.stdin.take().unwrap().write_all(b"\n").unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(std::fs::read(&paths[0]).unwrap(), good, "the good copy is kept: {rest}");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!((v["bad"].as_u64(), v["removed"].as_u64(), v["changed"].as_u64()), (Some(1), Some(0), Some(1)), "{v}");
+    assert!(rest.contains("changed after it was checked"), "{rest}");
+    assert!(temp_files(&cache).is_empty(), "nothing left aside: {:?}", temp_files(&cache));
+    let o = run_ok(&["cache", "verify", "--cache", cache.to_str().unwrap()]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!((v["ok"].as_u64(), v["bad"].as_u64()), (Some(3), Some(0)));
+}
+
+#[test]
+fn verify_reports_a_fifo_or_device_at_an_entry_path_without_opening_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cache, paths) = small_cache(dir.path());
+    std::fs::remove_file(&paths[0]).unwrap();
+    let made = Command::new("mkfifo").arg(&paths[0]).status().unwrap();
+    assert!(made.success());
+    std::fs::remove_file(&paths[1]).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", &paths[1]).unwrap();
+    for fix in [false, true] {
+        let mut c = bin();
+        c.args(["cache", "verify", "--cache", cache.to_str().unwrap()]);
+        if fix {
+            c.arg("--fix");
+        }
+        let o = output_within(c, Duration::from_secs(30), "verify with a FIFO in the cache");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert!(
+            err.contains("a FIFO, not a regular file") && err.contains("a symbolic link, not a regular file"),
+            "{err}"
+        );
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!((v["ok"].as_u64(), v["not_regular"].as_u64(), v["removed"].as_u64()), (Some(1), Some(2), Some(0)));
+    }
+    use std::os::unix::fs::FileTypeExt;
+    assert!(std::fs::symlink_metadata(&paths[0]).unwrap().file_type().is_fifo(), "left in place");
+    assert!(std::fs::symlink_metadata(&paths[1]).unwrap().file_type().is_symlink(), "left in place");
+}

@@ -116,6 +116,12 @@ fn verify(a: VerifyArgs, mode: ProgressMode) -> anyhow::Result<i32> {
     for b in &r.bad {
         eprintln!("bad entry: {}: {}", b.path, b.reason);
     }
+    for b in &r.unreadable {
+        eprintln!("unreadable entry: {}: {}", b.path, b.reason);
+    }
+    for b in &r.not_regular {
+        eprintln!("not a cache file: {}: {}", b.path, b.reason);
+    }
     for p in &r.stale_temp_files {
         eprintln!("stale temp file (a crashed writer's): {p}");
     }
@@ -124,6 +130,9 @@ fn verify(a: VerifyArgs, mode: ProgressMode) -> anyhow::Result<i32> {
     }
     for p in &r.other_files {
         eprintln!("note: not a cache file (left alone): {p}");
+    }
+    for p in &r.changed {
+        eprintln!("note: {p} changed after it was checked (a new copy?): left in place; run verify again to check it");
     }
     for b in &r.remove_errors {
         eprintln!("error: cannot remove {}: {}", b.path, b.reason);
@@ -135,11 +144,13 @@ fn verify(a: VerifyArgs, mode: ProgressMode) -> anyhow::Result<i32> {
         ""
     };
     eprintln!(
-        "cache verify: {} namespace(s), {} entries checked, {} ok, {} bad, {} stale temp, {} moved-aside corrupt{}{hint}",
+        "cache verify: {} namespace(s), {} entries checked, {} ok, {} bad, {} unreadable, {} not regular files, {} stale temp, {} moved-aside corrupt{}{hint}",
         r.namespaces,
         r.checked,
         r.ok,
         r.bad.len(),
+        r.unreadable.len(),
+        r.not_regular.len(),
         r.stale_temp_files.len(),
         r.corrupt_files.len(),
         if a.fix { format!("; removed {}", r.removed) } else { String::new() },
@@ -147,8 +158,10 @@ fn verify(a: VerifyArgs, mode: ProgressMode) -> anyhow::Result<i32> {
     println!(
         "{}",
         serde_json::json!({
-            "checked": r.checked, "ok": r.ok, "bad": r.bad.len(), "bad_namespaces": r.bad_namespaces.len(),
+            "checked": r.checked, "ok": r.ok, "bad": r.bad.len(), "unreadable": r.unreadable.len(),
+            "not_regular": r.not_regular.len(), "bad_namespaces": r.bad_namespaces.len(),
             "stale_temp_files": r.stale_temp_files.len(), "corrupt_files": r.corrupt_files.len(), "removed": r.removed,
+            "changed": r.changed.len(),
         })
     );
     Ok(if r.failed(a.fix) { 1 } else { 0 })
