@@ -301,3 +301,49 @@ fn ensembles_and_indels_agree_across_store_modes() {
     assert!(err.contains("D2 needs full cache entries") && err.contains("--stats SAD,logSED,CENTER"), "{err}");
     assert!(!d.join("d2.parquet.work").exists(), "no work was done");
 }
+
+/// Issue 10 item 14: a TODO table holding the same sequence several times computes it once (one manifest
+/// record; the repeats are counted as duplicates), whatever batch the repeats fall into.
+#[test]
+fn a_sequence_repeated_in_the_todo_is_computed_once() {
+    use enformer_vep::tables::sequences::SequenceWriter;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    run_ok(&["demo-data", "--out-dir", d.to_str().unwrap(), "--genome-size", "300000", "--variants", "3"]);
+    let s = |p: &Path| p.to_str().unwrap().to_owned();
+    let out = d.join("x");
+    let (variants, genome) = (s(&d.join("variants.kunkle.txt")), s(&d.join("genome.fa")));
+    run_ok(&["extract-seqs", "--variants", &variants, "--genome", &genome, "--out-dir", &s(&out)]);
+    let rows = sequence_rows(&out.join("shards/shard-00000.parquet"));
+    assert!(rows.len() >= 2);
+    let todo = d.join("todo.parquet");
+    let mut w = SequenceWriter::create(&todo).unwrap();
+    for i in [0, 0, 1, 0, 1, 0] {
+        w.push(rows[i].0.clone(), rows[i].1.clone().into_bytes()).unwrap();
+    }
+    w.finish().unwrap();
+    let summary = d.join("predict.json");
+    let printed = run_ok(&[
+        "predict",
+        "--sequences",
+        todo.to_str().unwrap(),
+        "--model",
+        tiny_model().to_str().unwrap(),
+        "--cache",
+        d.join("cache").to_str().unwrap(),
+        "--batch-size",
+        "2",
+        "--summary",
+        summary.to_str().unwrap(),
+    ]);
+    let printed: serde_json::Value = serde_json::from_slice(&printed.stdout).unwrap();
+    assert_eq!((printed["computed"].as_u64(), printed["cached"].as_u64()), (Some(2), Some(0)), "{printed}");
+    let written: serde_json::Value = serde_json::from_slice(&std::fs::read(&summary).unwrap()).unwrap();
+    assert_eq!((written["sequences"].as_u64(), written["duplicates"].as_u64()), (Some(2), Some(4)), "{written}");
+    let manifest = read_batches(&todo.with_extension("predict.parquet"));
+    let mut ids: Vec<String> = strings(&manifest, "seq_id").into_iter().flatten().collect();
+    ids.sort();
+    let mut want = vec![rows[0].0.clone(), rows[1].0.clone()];
+    want.sort();
+    assert_eq!(ids, want, "one record per sequence");
+}

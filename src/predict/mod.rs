@@ -4,10 +4,12 @@
 //! length = window), skips those another job cached meanwhile (verified, not just present), and one-hot
 //! encodes the next batch while the model runs the current one; the writer thread encodes and atomically
 //! writes the previous batch's entries. A sequence that fails is recorded and the run goes on; the exit code
-//! says whether anything failed.
+//! says whether anything failed. A sequence that appears several times in the TODO table is computed once
+//! (and has one manifest record); the repeats are counted in the summary's `duplicates`.
 
 mod manifest;
 
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -45,6 +47,8 @@ pub struct PredictSummary {
     pub computed: u64,
     pub cached: u64,
     pub failed: u64,
+    /// TODO rows that repeat a sequence already read (computed once, not recorded again).
+    pub duplicates: u64,
     pub seconds: f64,
     pub sequences_per_second: f64,
     pub device: String,
@@ -103,11 +107,13 @@ pub fn predict(opts: &PredictOptions, mode: ProgressMode) -> anyhow::Result<Pred
     let store = opts.fingerprint.store;
     let n_enc = opts.fingerprint.n_encoding;
 
-    let records = std::thread::scope(|scope| -> anyhow::Result<Vec<PredictRecord>> {
+    let (records, duplicates) = std::thread::scope(|scope| -> anyhow::Result<(Vec<PredictRecord>, u64)> {
         let ns_r = &ns;
         let reader_tx = write_tx.clone();
+        let progress_r = &progress;
         let reader_handle = scope.spawn(move || {
-            read_stage(reader, ns_r, window, n_enc, opts.batch_size, batch_tx, reader_tx, Expect::exact(bins, tracks))
+            let expect = Expect::exact(bins, tracks);
+            read_stage(reader, ns_r, window, n_enc, opts.batch_size, batch_tx, reader_tx, expect, progress_r)
         });
         let writer_handle = scope.spawn(|| write_stage(write_rx, &ns, store, bins, tracks, center.clone(), &progress));
 
@@ -142,10 +148,16 @@ pub fn predict(opts: &PredictOptions, mode: ProgressMode) -> anyhow::Result<Pred
             }
         }
         drop(write_tx);
-        reader_handle.join().map_err(|_| anyhow::anyhow!("the reader thread panicked"))??;
-        writer_handle.join().map_err(|_| anyhow::anyhow!("the writer thread panicked"))?
+        let duplicates = reader_handle.join().map_err(|_| anyhow::anyhow!("the reader thread panicked"))??;
+        Ok((writer_handle.join().map_err(|_| anyhow::anyhow!("the writer thread panicked"))??, duplicates))
     })?;
     progress.finish();
+    if duplicates > 0 {
+        eprintln!(
+            "note: {duplicates} row(s) of {} repeat a sequence already in it: each sequence is computed once",
+            opts.sequences.display()
+        );
+    }
 
     let count = |s: RecordStatus| records.iter().filter(|r| r.status == s).count() as u64;
     let seconds = started.elapsed().as_secs_f64();
@@ -154,6 +166,7 @@ pub fn predict(opts: &PredictOptions, mode: ProgressMode) -> anyhow::Result<Pred
         computed: count(RecordStatus::Computed),
         cached: count(RecordStatus::Cached),
         failed: count(RecordStatus::Failed),
+        duplicates,
         seconds,
         sequences_per_second: count(RecordStatus::Computed) as f64 / seconds.max(1e-9),
         device: opts.model_options.device.to_string(),
@@ -177,8 +190,12 @@ fn read_stage(
     batches: Sender<Batch>,
     done: Sender<ToWriter>,
     expect: Expect,
-) -> anyhow::Result<()> {
+    progress: &Progress,
+) -> anyhow::Result<u64> {
     let mut pending = Batch { ids: Vec::new(), onehot: Vec::new() };
+    // The keys read so far (32 bytes each, not the 64-character hex), so a repeat is computed only once.
+    let mut seen: HashSet<[u8; 32]> = HashSet::new();
+    let mut duplicates = 0u64;
     for rows in reader {
         for row in rows? {
             let fail = |msg: String| done.send(ToWriter::Done(PredictRecord::failed(row.seq_id.clone(), msg)));
@@ -188,6 +205,12 @@ fn read_stage(
             }
             if crate::window::seq_id(&row.sequence) != row.seq_id {
                 let _ = fail("seq_id is not the SHA-256 of the sequence (edited or corrupted TODO file?)".into());
+                continue;
+            }
+            let mut key = [0u8; 32];
+            if hex::decode_to_slice(&row.seq_id, &mut key).is_ok() && !seen.insert(key) {
+                duplicates += 1;
+                progress.inc(1);
                 continue;
             }
             match ns.read_entry(&row.seq_id, expect) {
@@ -205,7 +228,7 @@ fn read_stage(
             if pending.ids.len() == batch_size {
                 let full = std::mem::replace(&mut pending, Batch { ids: Vec::new(), onehot: Vec::new() });
                 if batches.send(full).is_err() {
-                    return Ok(());
+                    return Ok(duplicates);
                 }
             }
         }
@@ -213,7 +236,7 @@ fn read_stage(
     if !pending.ids.is_empty() {
         let _ = batches.send(pending);
     }
-    Ok(())
+    Ok(duplicates)
 }
 
 /// Errors after which no further entry can be written (full disk, quota, read-only or forbidden cache):
