@@ -1,7 +1,9 @@
-//! `check-cache`: which sequences of a shard are not cached yet. Existence checks only (no entry is read),
-//! in parallel, streaming the shard; the missing sequences go to a TODO table with the shard's schema and the
-//! counts to a JSON summary that a workflow engine reads to decide whether `predict` runs at all. With a legacy
-//! cache folder, a sequence whose `{seq_id}.pkl.gz` is there counts as cached too (`merge` reads it).
+//! `check-cache`: which sequences of a shard are not cached yet. Existence checks only (no entry is read):
+//! one `stat` per key, streaming the shard in batches of 32 rows. It never lists the fan-out folders: that
+//! costs what the whole namespace holds however few keys a shard has (`merge` lists them for large key sets).
+//! The missing sequences go to a TODO table with the shard's schema and the counts to a JSON summary that a
+//! workflow engine reads to decide whether `predict` runs at all. With a legacy cache folder, a sequence whose
+//! `{seq_id}.pkl.gz` is there counts as cached too (`merge` reads it).
 
 use std::path::PathBuf;
 
