@@ -201,23 +201,30 @@ impl Namespace {
             Err(e) => return Lookup::Corrupt(e.to_string()),
         };
         let max = max_entry_len(self.fingerprint.store, expect);
-        let decoded = match readfile::read_regular(&path, max, readfile::Symlinks::Refuse) {
-            Ok((bytes, _)) => {
-                entry::decode_expecting(&bytes, self.fingerprint.store, expect).map_err(|e| e.to_string())
-            }
+        let (file, meta) = match readfile::open_regular(&path, readfile::Symlinks::Refuse) {
+            Ok(opened) => opened,
             Err(readfile::ReadError::NotFound) => return Lookup::Missing,
-            Err(e @ readfile::ReadError::TooLarge { .. }) => Err(e.to_string()),
             // Not read (an I/O error, a FIFO, a link ...): reported, left in place; predict renames an entry over it.
+            Err(e) => return Lookup::Corrupt(format!("{}: {e}", path.display())),
+        };
+        let id = readfile::FileId::of(&meta);
+        let decoded = match readfile::read_opened(file, &meta, max) {
+            Ok(bytes) => entry::decode_expecting(&bytes, self.fingerprint.store, expect).map_err(|e| e.to_string()),
+            Err(e @ readfile::ReadError::TooLarge { .. }) => Err(e.to_string()),
             Err(e) => return Lookup::Corrupt(format!("{}: {e}", path.display())),
         };
         match decoded {
             Ok((data, shape)) => Lookup::Hit(data, shape),
             Err(e) => {
                 // Move it aside so that existence checks (check-cache) also see it as missing and the
-                // sequence is recomputed. Worst case (a good entry renamed over it meanwhile): one recompute.
+                // sequence is recomputed; only the file that was read (a good entry renamed over it meanwhile
+                // stays where it is).
                 let aside = path.with_file_name(format!(".{seq_id}.{ENTRY_EXT}.corrupt"));
-                let moved = fs::rename(&path, &aside).is_ok();
-                let note = if moved { format!("; moved aside to {}", aside.display()) } else { String::new() };
+                let note = match readfile::rename_if_unchanged(&path, &aside, &id) {
+                    Ok(readfile::Renamed::Moved) => format!("; moved aside to {}", aside.display()),
+                    Ok(readfile::Renamed::Changed) => "; replaced by another copy meanwhile, which stays".into(),
+                    Ok(readfile::Renamed::Gone) | Err(_) => String::new(),
+                };
                 Lookup::Corrupt(format!("{}: {e}{note}", path.display()))
             }
         }

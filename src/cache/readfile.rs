@@ -141,6 +141,34 @@ pub fn still_the_same(path: &Path, id: &FileId) -> io::Result<bool> {
     Ok(m.is_file() && FileId::of(&m) == *id)
 }
 
+/// What [`rename_if_unchanged`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Renamed {
+    Moved,
+    /// `from` names another file than the one examined (renamed over it since): left where it is.
+    Changed,
+    /// Nothing at `from` any more.
+    Gone,
+}
+
+/// Renames `from` to `to` only if `from` still names the file `id` describes (the one examined). The rename
+/// happens first (atomic), then the moved file is compared with `id` and renamed back if it is another file,
+/// so a file renamed over `from` between the examination and now (a writer's new copy) is never moved away.
+pub fn rename_if_unchanged(from: &Path, to: &Path, id: &FileId) -> io::Result<Renamed> {
+    match std::fs::rename(from, to) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Renamed::Gone),
+        Err(e) => return Err(e),
+    }
+    match still_the_same(to, id) {
+        Ok(true) => Ok(Renamed::Moved),
+        other => {
+            std::fs::rename(to, from)?;
+            other.map(|_| Renamed::Changed)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,5 +197,23 @@ mod tests {
         let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
         assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
         assert!(matches!(read_regular(&fifo, 10, Symlinks::Follow), Err(ReadError::NotRegular("a FIFO"))));
+    }
+
+    #[test]
+    fn rename_if_unchanged_never_moves_a_file_renamed_over_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, aside) = (dir.path().join("entry"), dir.path().join(".entry.corrupt"));
+        std::fs::write(&path, b"bad").unwrap();
+        let examined = read_regular(&path, 10, Symlinks::Refuse).unwrap().1;
+        let tmp = dir.path().join(".new.tmp");
+        std::fs::write(&tmp, b"good copy").unwrap();
+        std::fs::rename(&tmp, &path).unwrap();
+        assert_eq!(rename_if_unchanged(&path, &aside, &examined).unwrap(), Renamed::Changed);
+        assert_eq!(std::fs::read(&path).unwrap(), b"good copy");
+        assert!(!aside.exists());
+        let now = read_regular(&path, 10, Symlinks::Refuse).unwrap().1;
+        assert_eq!(rename_if_unchanged(&path, &aside, &now).unwrap(), Renamed::Moved);
+        assert_eq!((path.exists(), std::fs::read(&aside).unwrap()), (false, b"good copy".to_vec()));
+        assert_eq!(rename_if_unchanged(&path, &aside, &now).unwrap(), Renamed::Gone);
     }
 }

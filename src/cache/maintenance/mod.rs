@@ -28,7 +28,7 @@ pub use gc::{gc, GcOptions, GcReport, RemovedNamespace};
 pub use stats::{human_bytes, stats, CacheStats, NamespaceStats};
 pub use verify::{verify, VerifyOptions, VerifyReport};
 
-use super::readfile::{self, FileId, Symlinks};
+use super::readfile::{self, FileId, Renamed, Symlinks};
 use super::{entry_key, Fingerprint, LAYOUT_VERSION};
 use crate::fsutil;
 
@@ -254,18 +254,14 @@ pub enum Removal {
 /// renames leaves the file under its temp name: stale debris an hour later, as a crashed writer's.)
 pub fn remove_if_unchanged(path: &Path, id: &FileId) -> io::Result<Removal> {
     let aside = fsutil::temp_path_for(path);
-    match fs::rename(path, &aside) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Removal::Gone),
-        Err(e) => return Err(e),
-    }
-    let same = readfile::still_the_same(&aside, id);
-    if matches!(same, Ok(true)) {
-        fs::remove_file(&aside)?;
-        return Ok(Removal::Removed);
-    }
-    fs::rename(&aside, path)?;
-    same.map(|_| Removal::Changed)
+    Ok(match readfile::rename_if_unchanged(path, &aside, id)? {
+        Renamed::Moved => {
+            fs::remove_file(&aside)?;
+            Removal::Removed
+        }
+        Renamed::Changed => Removal::Changed,
+        Renamed::Gone => Removal::Gone,
+    })
 }
 
 #[cfg(test)]
