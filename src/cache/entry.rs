@@ -178,11 +178,25 @@ pub fn decode(bytes: &[u8], store: StoreMode, bins: usize, tracks: usize) -> Res
 /// Like [`decode`], checking only what `expect` fixes; returns the data and its (rows, tracks) shape.
 pub fn decode_expecting(bytes: &[u8], store: StoreMode, expect: Expect) -> Result<(EntryData, [usize; 2]), EntryError> {
     let corrupt = |m: String| EntryError::Corrupt(m);
+    // Every entry is written with zstd's content checksum, and it is what makes a changed value detectable:
+    // a frame without one (re-encoded by hand or by another tool) is refused, not trusted.
+    const ZSTD_MAGIC: [u8; 4] = [0x28, 0xB5, 0x2F, 0xFD];
+    const CHECKSUM_FLAG: u8 = 0x04;
+    match bytes {
+        [m0, m1, m2, m3, descriptor, ..] if [*m0, *m1, *m2, *m3] == ZSTD_MAGIC => {
+            if descriptor & CHECKSUM_FLAG == 0 {
+                return Err(corrupt("zstd frame without a content checksum (not written by enformer-vep)".into()));
+            }
+        }
+        _ => return Err(corrupt("not a zstd frame (truncated or foreign file)".into())),
+    }
     let size = zstd::zstd_safe::get_frame_content_size(bytes)
         .map_err(|_| corrupt("not a zstd frame (truncated or foreign file)".into()))?
         .ok_or_else(|| corrupt("zstd frame without content size".into()))?;
-    if size > (1 << 34) {
-        return Err(corrupt(format!("implausible size {size}")));
+    // The frame header's size is the file's claim: allocate no more than the expected array can need.
+    let max = super::max_entry_len(store, expect).saturating_mul(2);
+    if size > max {
+        return Err(corrupt(format!("the frame claims {size} bytes, more than an entry of this shape can hold ({max})")));
     }
     let raw = zstd::bulk::decompress(bytes, size as usize)
         .map_err(|e| corrupt(format!("{e} (checksum mismatch or truncation)")))?;
@@ -291,7 +305,11 @@ mod tests {
     fn a_shape_whose_size_wraps_around_is_corrupt_not_a_panic() {
         // Found by tests/proptest_parsers.rs: 1 × 2^62 float32 values "need" 2^64 ≡ 0 bytes, so an entry with
         // no data passed the size check (and a summary of 2 × 2^63 tracks then panicked slicing its data).
-        let frame = |raw: &[u8]| zstd::bulk::compress(raw, 1).unwrap();
+        let frame = |raw: &[u8]| {
+            let mut c = zstd::bulk::Compressor::new(1).unwrap();
+            c.include_checksum(true).unwrap();
+            c.compress(raw).unwrap()
+        };
         for (dtype, shape, store) in [
             (npy::Dtype::F32, vec![1, 1 << 62], StoreMode::Float32),
             (npy::Dtype::F16, vec![1 << 63, 2], StoreMode::Float16),
@@ -301,6 +319,25 @@ mod tests {
             let err = decode_expecting(&bytes, store, Expect::default()).unwrap_err();
             assert_eq!(err, EntryError::Corrupt(format!("implausible shape {shape:?}")));
         }
+    }
+
+    #[test]
+    fn frames_without_a_checksum_or_with_an_inflated_size_are_refused() {
+        let (bins, tracks) = (12, 5);
+        let bytes = encode(StoreMode::Float32, &output(bins, tracks), bins, tracks, 0..1).unwrap();
+        let raw = zstd::bulk::decompress(&bytes, 1 << 20).unwrap();
+        // The same array re-encoded without a checksum: refused although it decodes.
+        let mut enc = zstd::bulk::Compressor::new(3).unwrap();
+        enc.include_checksum(false).unwrap();
+        let unchecked = enc.compress(&raw).unwrap();
+        let err = decode(&unchecked, StoreMode::Float32, bins, tracks).unwrap_err();
+        assert!(matches!(err, EntryError::Corrupt(ref m) if m.contains("without a content checksum")), "{err}");
+        // A frame claiming far more bytes than a [12, 5] entry can hold is refused before allocating.
+        let mut big = zstd::bulk::Compressor::new(1).unwrap();
+        big.include_checksum(true).unwrap();
+        let huge = big.compress(&vec![0u8; 8 << 20]).unwrap();
+        let err = decode(&huge, StoreMode::Float32, bins, tracks).unwrap_err();
+        assert!(matches!(err, EntryError::Corrupt(ref m) if m.contains("more than an entry of this shape")), "{err}");
     }
 
     #[test]

@@ -72,8 +72,19 @@ pub enum CacheError {
     Create { path: String, source: io::Error },
     #[error("'{0}' is not a sequence key (expected 64 lower-case hex digits, the SHA-256 of a window)")]
     BadKey(String),
+    #[error("{path} records the model's output shape {recorded:?}, but the model gives {got:?}; the namespace is for another model file (was {path} edited or copied?)")]
+    ShapeConflict { path: String, recorded: [usize; 2], got: [usize; 2] },
     #[error("cannot write cache entry {path}: {source}")]
     Write { path: String, source: io::Error },
+}
+
+/// What `fingerprint.json` holds: the fingerprint's fields and, once known, the model's output shape.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct NamespaceFile {
+    #[serde(flatten)]
+    fingerprint: Fingerprint,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    output_shape: Option<[usize; 2]>,
 }
 
 /// A cache folder. Opening never creates anything; writes create folders as needed.
@@ -230,6 +241,36 @@ impl Namespace {
         }
     }
 
+    /// The model's output shape [bins, tracks] recorded in `fingerprint.json` by the first predict (or
+    /// import-legacy) into this namespace; None for a namespace written before shapes were recorded.
+    pub fn output_shape(&self) -> Option<[usize; 2]> {
+        let text = fs::read(self.dir.join("fingerprint.json")).ok()?;
+        serde_json::from_slice::<NamespaceFile>(&text).ok()?.output_shape
+    }
+
+    /// Records the model's output shape in `fingerprint.json`, so that every later reader holds every entry
+    /// to it (not to whichever entry it happens to read first). A different recorded shape is an error: the
+    /// fingerprint names one model file, which has one shape.
+    pub fn record_output_shape(&self, bins: usize, tracks: usize) -> Result<(), CacheError> {
+        match self.output_shape() {
+            Some(shape) if shape == [bins, tracks] => return Ok(()),
+            Some(shape) => {
+                return Err(CacheError::ShapeConflict {
+                    path: self.dir.join("fingerprint.json").display().to_string(),
+                    recorded: shape,
+                    got: [bins, tracks],
+                })
+            }
+            None => {}
+        }
+        fs::create_dir_all(&self.dir)
+            .map_err(|e| CacheError::Create { path: self.dir.display().to_string(), source: e })?;
+        let path = self.dir.join("fingerprint.json");
+        let file = NamespaceFile { fingerprint: self.fingerprint.clone(), output_shape: Some([bins, tracks]) };
+        let json = serde_json::to_vec_pretty(&file).unwrap_or_default();
+        fsutil::write_atomic(&path, &json).map_err(|e| CacheError::Write { path: path.display().to_string(), source: e })
+    }
+
     /// `fingerprint.json` beside the fan-out folders says what the namespace's hash stands for.
     pub fn write_fingerprint_file(&self) -> Result<(), CacheError> {
         let path = self.dir.join("fingerprint.json");
@@ -280,6 +321,15 @@ mod tests {
         assert_eq!(ns.contains_many_by_stat(&refs), expected);
         assert_eq!(ns.contains_many_by_listing(&refs), expected);
         assert!(ns.dir().join("fingerprint.json").exists());
+        // The output shape is recorded once and held to.
+        assert_eq!(ns.output_shape(), None);
+        ns.record_output_shape(896, 16).unwrap();
+        ns.record_output_shape(896, 16).unwrap();
+        assert_eq!(ns.output_shape(), Some([896, 16]));
+        assert!(matches!(ns.record_output_shape(896, 8), Err(CacheError::ShapeConflict { .. })));
+        let json: serde_json::Value =
+            serde_json::from_slice(&fs::read(ns.dir().join("fingerprint.json")).unwrap()).unwrap();
+        assert_eq!(json["head"], "human", "the fingerprint's fields stay readable");
     }
 
     #[test]
