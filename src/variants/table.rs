@@ -21,8 +21,8 @@ pub(crate) fn parse_stat(s: &str) -> Result<Option<f64>, ()> {
     }
 }
 
-/// Largest length of a field value quoted back in a row's message (the rest is elided), so a row's message
-/// stays short however long the field.
+/// Largest length of a field value quoted back in a row's message (the rest is elided), so that a bad row
+/// stays small however long its line (up to the 1 MiB line cap).
 const SHOWN_MAX: usize = 60;
 
 /// `s` for a message: at most [`SHOWN_MAX`] characters, then `…`.
@@ -227,12 +227,12 @@ impl TableParser {
         }
         let (pos_name, pos_text) = col(Role::Pos).unwrap_or_default();
         let Some(pos) = parse_position(pos_text) else {
-            return Err(fail(format!("{pos_name} '{pos_text}' is not an integer position"), &f));
+            return Err(fail(format!("{pos_name} '{}' is not an integer position", shown(pos_text)), &f));
         };
         let (effect_allele, other_allele) = match &self.plink2 {
             Some(p) => {
                 if let Some(t) = p.test.map(|t| f[t]).filter(|t| !t.eq_ignore_ascii_case("ADD")) {
-                    return Err(fail(format!("TEST={t} row skipped: only ADD rows are scored"), &f));
+                    return Err(fail(format!("TEST={} row skipped: only ADD rows are scored", shown(t)), &f));
                 }
                 plink2_alleles(f[p.a1], f[p.reference], f[p.alt]).map_err(|m| fail(m, &f))?
             }
@@ -241,7 +241,9 @@ impl TableParser {
         let stat = |role: Role| -> Result<Option<f64>, Box<BadRow>> {
             match col(role) {
                 None => Ok(None),
-                Some((name, s)) => parse_stat(s).map_err(|()| fail(format!("{name} '{s}' is not a number"), &f)),
+                Some((name, s)) => {
+                    parse_stat(s).map_err(|()| fail(format!("{name} '{}' is not a number", shown(s)), &f))
+                }
             }
         };
         let beta = match col(Role::Beta) {
@@ -284,14 +286,16 @@ fn plink2_alleles<'a>(a1: &'a str, reference: &'a str, alt: &'a str) -> Result<(
     if a1.eq_ignore_ascii_case(reference) {
         if alt.contains(',') {
             return Err(format!(
-                "A1 '{a1}' is REF but ALT '{alt}' lists several alleles; the other allele is ambiguous"
+                "A1 '{}' is REF but ALT '{}' lists several alleles; the other allele is ambiguous",
+                shown(a1),
+                shown(alt)
             ));
         }
         Ok((a1, alt))
     } else if alt.split(',').any(|a| a.eq_ignore_ascii_case(a1)) {
         Ok((a1, reference))
     } else {
-        Err(format!("A1 '{a1}' is neither REF '{reference}' nor ALT '{alt}'"))
+        Err(format!("A1 '{}' is neither REF '{}' nor ALT '{}'", shown(a1), shown(reference), shown(alt)))
     }
 }
 
@@ -430,6 +434,14 @@ mod tests {
         assert!(bad(row(&p, 10, "CHR\tBP\tSNP\tA1\tA2\tBETA\tSE\tP")).message.contains("repeated header"));
         let v = variant(row(&p, 11, "1\t1.5e6\t.\tA\tG\tnan\t\tNA\t"));
         assert_eq!((v.pos, v.id, v.beta, v.se, v.pvalue), (1_500_000, None, None, None, None));
+    }
+
+    #[test]
+    fn long_values_are_cut_in_messages() {
+        let p = parser("CHR\tBP\tA1\tA2", "").unwrap();
+        let long = "9".repeat(100) + "x";
+        let b = bad(row(&p, 2, &format!("1\t{long}\tA\tG")));
+        assert_eq!(b.message, format!("line 2: BP '{}… (101 bytes)' is not an integer position", &long[..60]));
     }
 
     #[test]

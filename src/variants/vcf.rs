@@ -87,7 +87,7 @@ impl VcfParser {
             return;
         }
         let Ok(pos) = f[1].parse::<i64>() else {
-            out.push_back(bad(format!("POS '{}' is not an integer", f[1]), None));
+            out.push_back(bad(format!("POS '{}' is not an integer", shown(f[1])), None));
             return;
         };
         let alts: Vec<&str> = f[4].split(',').map(str::trim).collect();
