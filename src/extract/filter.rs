@@ -33,7 +33,7 @@ impl FromStr for Region {
         if chrom.is_empty() {
             return Err(bad());
         }
-        let num = |t: &str| t.replace(',', "").trim().parse::<i64>().map_err(|_| bad());
+        let num = |t: &str| coordinate(t).map_err(|why| format!("region '{s}': {why}"));
         let (start, end) = match range {
             None => (1, i64::MAX),
             Some(r) => match r.split_once('-') {
@@ -41,11 +41,42 @@ impl FromStr for Region {
                 None => (num(r)?, num(r)?),
             },
         };
-        if start < 1 || end < start {
-            return Err(bad());
+        if start < 1 {
+            return Err(format!("region '{s}': the start must be at least 1 (coordinates are 1-based)"));
+        }
+        if end < start {
+            return Err(format!("region '{s}': the end {end} is before the start {start}"));
         }
         Ok(Region { chrom: chrom.to_string(), start, end })
     }
+}
+
+/// A 1-based coordinate: `60000`, `60,000` (samtools), or integer-valued scientific notation as in
+/// `chr19:44e6-46e6` or `1.5e6`. Computed exactly from the digits (no floating point), so `1.5e0` (not a whole
+/// base) is refused rather than rounded.
+fn coordinate(text: &str) -> Result<i64, String> {
+    let t = text.trim().replace(',', "");
+    if let Ok(n) = t.parse::<i64>() {
+        return Ok(n);
+    }
+    let too_large = || format!("'{}' is too large for a position", text.trim());
+    if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(too_large());
+    }
+    let not_a_number = || format!("'{}' is not a whole number (e.g. 60000, 60,000 or 6e4)", text.trim());
+    let (mantissa, exponent) = t.split_once(['e', 'E']).ok_or_else(not_a_number)?;
+    let exponent: u32 = exponent.strip_prefix('+').unwrap_or(exponent).parse().map_err(|_| not_a_number())?;
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let fraction = fraction.trim_end_matches('0');
+    let digits_only = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() && fraction.is_empty() || !digits_only(whole) || !digits_only(fraction) {
+        return Err(not_a_number());
+    }
+    let Some(shift) = exponent.checked_sub(fraction.len() as u32) else {
+        return Err(format!("'{}' is not a whole number of bases", text.trim()));
+    };
+    let digits: i64 = format!("{whole}{fraction}").parse().map_err(|_| too_large())?;
+    10i64.checked_pow(shift).and_then(|p| digits.checked_mul(p)).ok_or_else(too_large)
 }
 
 impl Region {
@@ -198,6 +229,32 @@ mod tests {
         assert!("20:9-5".parse::<Region>().is_err());
         assert!(":1-2".parse::<Region>().is_err());
         assert!("20:a-b".parse::<Region>().is_err());
+    }
+
+    #[test]
+    fn region_coordinates_in_integer_scientific_notation() {
+        let r = |s: &str| s.parse::<Region>().map(|r| (r.start, r.end));
+        assert_eq!(r("20:1e5-2e5"), Ok((100_000, 200_000)));
+        assert_eq!(r("chr19:44e6-46e6"), Ok((44_000_000, 46_000_000)), "the README's example");
+        assert_eq!(r("1:1.5e6-2.25E+6"), Ok((1_500_000, 2_250_000)));
+        assert_eq!(r("1:1.50e1"), Ok((15, 15)));
+        assert_eq!(r("1:1e0-9"), Ok((1, 9)));
+        for (bad, why) in [
+            ("1:1.5e0-9", "'1.5e0' is not a whole number of bases"),
+            ("1:1-2.5e-1", "'2.5e-1' is not a whole number"),
+            ("1:1e-3-5", "'1e' is not a whole number"),
+            ("1:1-1e30", "'1e30' is too large for a position"),
+            ("1:1-99999999999999999999", "too large for a position"),
+            ("1:e5-9", "'e5' is not a whole number"),
+            ("1:1.5-9", "'1.5' is not a whole number"),
+            ("1:0x10-20", "'0x10' is not a whole number"),
+            ("1:5-2", "the end 2 is before the start 5"),
+            ("1:0-2", "the start must be at least 1"),
+            ("1:nan-inf", "'nan' is not a whole number"),
+        ] {
+            let err = r(bad).unwrap_err();
+            assert!(err.contains(why) && err.contains(&format!("region '{bad}'")), "{bad}: {err}");
+        }
     }
 
     #[test]
