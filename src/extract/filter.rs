@@ -137,19 +137,20 @@ impl Filters {
     }
 }
 
-/// Keeps the `n` records with the smallest p-values (ties: earlier rows first) plus every bad row, in input
-/// order. Memory is bounded by `n` plus the bad rows, not by the input.
+/// Chooses the `--top N` records in a first pass over the input: the N variants with the smallest p-values
+/// (ties: earlier rows first), by their number among the records the streaming filters keep. Only
+/// (p-value, number) pairs are held, N of them, so memory does not grow with the input (nor with its bad
+/// rows); the second pass streams the input again and keeps the chosen variants and every bad row, in input
+/// order.
 pub struct TopN {
     n: usize,
     heap: BinaryHeap<Ranked>,
-    bad: Vec<(u64, Record)>,
     seen: u64,
 }
 
 struct Ranked {
     pvalue: f64,
     order: u64,
-    record: Record,
 }
 
 impl PartialEq for Ranked {
@@ -171,30 +172,46 @@ impl Ord for Ranked {
 
 impl TopN {
     pub fn new(n: usize) -> Self {
-        TopN { n, heap: BinaryHeap::new(), bad: Vec::new(), seen: 0 }
+        TopN { n, heap: BinaryHeap::new(), seen: 0 }
     }
 
-    pub fn push(&mut self, record: Record, counts: &mut FilterCounts) {
+    /// The next record the streaming filters kept (bad rows are numbered too, never ranked).
+    pub fn push(&mut self, record: &Record) {
         let order = self.seen;
         self.seen += 1;
-        let pvalue = match &record {
-            Record::Variant(v) => v.pvalue.unwrap_or(f64::INFINITY),
-            Record::Bad(_) => {
-                self.bad.push((order, record));
-                return;
-            }
-        };
-        self.heap.push(Ranked { pvalue, order, record });
+        let Record::Variant(v) = record else { return };
+        self.heap.push(Ranked { pvalue: v.pvalue.unwrap_or(f64::INFINITY), order });
         if self.heap.len() > self.n {
             self.heap.pop();
-            counts.beyond_top += 1;
         }
     }
 
-    pub fn into_records(self) -> Vec<Record> {
-        let mut all: Vec<(u64, Record)> = self.heap.into_iter().map(|r| (r.order, r.record)).chain(self.bad).collect();
-        all.sort_by_key(|(order, _)| *order);
-        all.into_iter().map(|(_, r)| r).collect()
+    pub fn finish(self) -> TopSet {
+        let mut orders: Vec<u64> = self.heap.into_iter().map(|r| r.order).collect();
+        orders.sort_unstable();
+        TopSet { orders }
+    }
+}
+
+/// The numbers of the chosen records (see [`TopN`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopSet {
+    orders: Vec<u64>,
+}
+
+impl TopSet {
+    pub fn contains(&self, order: u64) -> bool {
+        self.orders.binary_search(&order).is_ok()
+    }
+
+    /// Whether record number `order` goes on: every bad row, and the chosen variants. A variant left out is
+    /// counted in `beyond_top`.
+    pub fn keep(&self, order: u64, record: &Record, counts: &mut FilterCounts) -> bool {
+        if matches!(record, Record::Bad(_)) || self.contains(order) {
+            return true;
+        }
+        counts.beyond_top += 1;
+        false
     }
 }
 
@@ -270,21 +287,38 @@ mod tests {
     }
 
     #[test]
-    fn top_n_keeps_smallest_in_input_order() {
+    fn top_n_keeps_smallest_in_input_order_and_every_bad_row() {
+        let bad = |line: u64| {
+            Record::Bad(crate::variants::BadRow {
+                line,
+                id: None,
+                chrom: None,
+                pos: None,
+                message: format!("line {line}: P '-1' is not a p-value"),
+            })
+        };
+        let records: Vec<Record> = [Some(0.5), Some(0.01), None, Some(0.2), Some(0.01), Some(0.9)]
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| match p {
+                Some(p) => var(i as u64 + 2, "1", 10, Some(p)),
+                None => bad(i as u64 + 2),
+            })
+            .collect();
         let mut top = TopN::new(2);
+        records.iter().for_each(|r| top.push(r));
+        let top = top.finish();
         let mut c = FilterCounts::default();
-        for (i, p) in [0.5, 0.01, 0.2, 0.01, 0.9].into_iter().enumerate() {
-            top.push(var(i as u64 + 2, "1", 10, Some(p)), &mut c);
-        }
-        let lines: Vec<u64> = top
-            .into_records()
+        let kept: Vec<u64> = records
             .iter()
-            .map(|r| match r {
+            .enumerate()
+            .filter(|(i, r)| top.keep(*i as u64, r, &mut c))
+            .map(|(_, r)| match r {
                 Record::Variant(v) => v.line,
                 Record::Bad(b) => b.line,
             })
             .collect();
-        assert_eq!(lines, vec![3, 5]);
+        assert_eq!(kept, vec![3, 4, 6], "the two smallest (ties: the earlier row) and the bad row, in input order");
         assert_eq!(c.beyond_top, 3);
     }
 }
