@@ -100,8 +100,45 @@ fn input_mistakes_exit_1_naming_file_and_fix() {
         "--region",
         "chr1:9-2",
     ]);
-    assert_eq!(code, Some(1));
+    assert_eq!(code, Some(2), "a flag value that does not parse is a usage error");
     assert!(err.contains("--region"), "{err}");
+}
+
+/// Flag values are checked by clap before any file is read: a bad one exits 2 (usage error) naming the flag,
+/// and absurd sizes are refused instead of aborting on an impossible allocation or hanging.
+#[test]
+fn bad_flag_values_are_usage_errors_exit_2_naming_the_flag() {
+    let extract = ["extract-seqs", "--variants", "v.tsv", "--genome", "g.fa", "--out-dir", "o"];
+    let predict = ["predict", "--sequences", "s.parquet", "--model", "m.onnx", "--cache", "c"];
+    let merge = ["merge", "--variants", "v.parquet", "--model", "m.onnx", "--cache", "c", "--out", "o"];
+    let cases: &[(&[&str], &[&str], &str)] = &[
+        (&extract, &["--region", "chr1:9-2"], "the end 2 is before the start 9"),
+        (&extract, &["--region", "20:1.5e0-2e5"], "'1.5e0' is not a whole number of bases"),
+        (&extract, &["--shard-size", "0"], "--shard-size"),
+        (&extract, &["--window", "7"], "--window"),
+        (&extract, &["--top", "0"], "--top"),
+        (&extract, &["--max-pvalue=-1"], "--max-pvalue"),
+        (&extract, &["--max-pvalue", "NaN"], "--max-pvalue"),
+        (&extract, &["--columns", "chrom"], "--columns"),
+        (&predict, &["--batch-size", "100000"], "100000 is more than the limit of 1024"),
+        (&predict, &["--batch-size", "100000000000000"], "is more than the limit of 1024"),
+        (&predict, &["--batch-size", "0"], "--batch-size"),
+        (&predict, &["--threads", "100000"], "100000 is more than the limit of 1024"),
+        (&predict, &["--threads", "0"], "--threads"),
+        (&predict, &["--device", "tpu"], "--device"),
+        (&predict, &["--center-bins", "0"], "--center-bins"),
+        (&merge, &["--stats", "SAD,nope"], "unknown statistic 'nope'"),
+        (&["cache", "gc", "--cache", "c"], &["--older-than", "3y"], "--older-than"),
+    ];
+    for (command, flags, want) in cases {
+        let args: Vec<&str> = command.iter().chain(flags.iter()).copied().collect();
+        let started = std::time::Instant::now();
+        let (code, err) = stderr_of(&args);
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        let flag = flags[0].split('=').next().unwrap();
+        assert!(err.contains(want) && err.contains(flag), "{args:?}: {err}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "{args:?} took {:?}", started.elapsed());
+    }
 }
 
 #[test]

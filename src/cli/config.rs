@@ -206,7 +206,7 @@ containers: {cpu: img}
         let argv = args(&[&argv[..], &["--cache", "c", "--model", "m", "--out", "o"]].concat());
         let cli = Cli::try_parse_from(merge_config(argv).unwrap()).unwrap();
         let super::super::Command::Merge(a) = cli.command else { panic!() };
-        assert_eq!(a.score.stats, ["SAD", "D2"]);
+        assert_eq!(a.score.stats, [crate::stats::Stat::Sad, crate::stats::Stat::D2]);
         assert_eq!(a.score.targets, None);
         assert_eq!(a.variants, [PathBuf::from("a.parquet"), PathBuf::from("b.parquet")], "repeated --variants add up");
     }
