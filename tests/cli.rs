@@ -141,6 +141,35 @@ fn bad_flag_values_are_usage_errors_exit_2_naming_the_flag() {
     }
 }
 
+/// Mistakes in a `--config` file are usage errors too, naming the file and the key.
+#[test]
+fn config_mistakes_name_the_file_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("quiet: \"yes\"\n", "'quiet' must be true or false"),
+        ("shard_size: ten\n", "'shard_size': invalid value 'ten' for '--shard-size <N>'"),
+        ("shard_size: 5\nshard-size: 6\n", "'shard_size' and 'shard-size' are the same flag"),
+        ("region: chr1:9-2\n", "'region': invalid value 'chr1:9-2'"),
+    ];
+    for (i, (yaml, want)) in cases.iter().enumerate() {
+        let cfg = dir.path().join(format!("c{i}.yaml"));
+        std::fs::write(&cfg, yaml).unwrap();
+        let c = cfg.to_str().unwrap();
+        let (code, err) =
+            stderr_of(&["extract-seqs", "--config", c, "--variants", "v.tsv", "--genome", "g.fa", "--out-dir", "o"]);
+        assert_eq!(code, Some(2), "{yaml:?}: {err}");
+        assert!(err.contains(&format!("config {c}: {want}")), "{yaml:?}: {err}");
+    }
+    // A megabyte of '[' (the YAML parser took 8 s on it) is refused at once.
+    let cfg = dir.path().join("brackets.yaml");
+    std::fs::write(&cfg, "[".repeat(1 << 20)).unwrap();
+    let started = std::time::Instant::now();
+    let (code, err) = stderr_of(&["extract-seqs", "--config", cfg.to_str().unwrap(), "--out-dir", "o"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("nests '[' or '{' 1048576 deep"), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(2), "{:?}", started.elapsed());
+}
+
 #[test]
 fn config_file_supplies_flags_and_command_line_wins() {
     let dir = tempfile::tempdir().unwrap();

@@ -56,8 +56,9 @@ pub struct GcArgs {
     /// Cache folder.
     #[arg(long, value_name = "DIR")]
     pub cache: PathBuf,
-    /// Keep the namespaces of these models (ONNX file, or its SHA-256), remove every other namespace.
-    #[arg(long, value_name = "MODEL.onnx", value_delimiter = ',')]
+    /// Keep the namespaces of these models (ONNX file, or its SHA-256; repeat the flag for several: a path is
+    /// never split at a comma), remove every other namespace.
+    #[arg(long, value_name = "MODEL.onnx")]
     pub keep_model: Vec<String>,
     /// Remove entries written longer ago than this: 45s, 90m, 12h, 30d, 2w.
     #[arg(long, value_name = "AGE", value_parser = duration)]

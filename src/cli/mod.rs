@@ -120,8 +120,9 @@ pub struct PredictArgs {
 #[derive(Debug, Args)]
 #[command(args_override_self = true)]
 pub struct MergeArgs {
-    /// variants.parquet from extract-seqs (repeat, or comma-separate, for several shards' files).
-    #[arg(long, value_name = "FILE", value_delimiter = ',', required = true)]
+    /// variants.parquet from extract-seqs; repeat the flag for several shards' files (a path is never split
+    /// at a comma: `--variants a,b.parquet` is one file).
+    #[arg(long, value_name = "FILE", required = true)]
     pub variants: Vec<PathBuf>,
     /// Cache folder.
     #[arg(long, value_name = "DIR")]
