@@ -379,6 +379,77 @@ fn cases() -> Vec<Case> {
             expect: Row { key: "pos=", status: "parse_error", detail: &["line 3: not valid UTF-8", "iconv"], rows: 3 },
         },
         Case {
+            mistake: "a line longer than 1 MiB (6 MB of `A` in a gzip: lost line breaks)",
+            setup: |e| {
+                let rows = e.table_rows(0, 2);
+                let mut text = format!("CHR\tBP\tSNP\tA1\tA2\n{}\n", rows[0]).into_bytes();
+                text.extend(std::iter::repeat_n(b'A', 6_000_000));
+                text.extend(format!("\n{}\n", rows[1]).bytes());
+                extract(&e.write("long.tsv.gz", gzip(&text)), &e.genome())
+            },
+            expect: Row {
+                key: "pos=",
+                status: "parse_error",
+                detail: &["line 3: the line is 6000000 bytes long, more than the 1 MiB a row may have"],
+                rows: 3,
+            },
+        },
+        Case {
+            mistake: "p-value below 0 (`-1`), with `--top` and `--max-pvalue`",
+            setup: |e| pvalue_case(e, "P", "-1"),
+            expect: Row {
+                key: "rs_gonl1",
+                status: "parse_error",
+                detail: &["line 3: P '-1' is not a p-value"],
+                rows: 3,
+            },
+        },
+        Case {
+            mistake: "p-value above 1 (`2`)",
+            setup: |e| pvalue_case(e, "P", "2"),
+            expect: Row {
+                key: "rs_gonl1",
+                status: "parse_error",
+                detail: &["line 3: P '2' is not a p-value"],
+                rows: 3,
+            },
+        },
+        Case {
+            mistake: "p-value `NaN` (a failed test)",
+            setup: |e| pvalue_case(e, "P", "NaN"),
+            expect: Row { key: "rs_gonl1", status: "parse_error", detail: &["line 3: P 'NaN' is NaN"], rows: 3 },
+        },
+        Case {
+            mistake: "p-value `inf`",
+            setup: |e| pvalue_case(e, "P", "inf"),
+            expect: Row {
+                key: "rs_gonl1",
+                status: "parse_error",
+                detail: &["line 3: P 'inf' is not a number"],
+                rows: 3,
+            },
+        },
+        Case {
+            mistake: "p-value `-9` (PLINK's missing-value code)",
+            setup: |e| pvalue_case(e, "P", "-9"),
+            expect: Row {
+                key: "rs_gonl1",
+                status: "parse_error",
+                detail: &["line 3: P '-9' is PLINK's missing-value code"],
+                rows: 3,
+            },
+        },
+        Case {
+            mistake: "negative -log10(p) (`LOG10P` `-1`)",
+            setup: |e| pvalue_case(e, "LOG10P", "-1"),
+            expect: Row {
+                key: "rs_gonl1",
+                status: "parse_error",
+                detail: &["line 3: LOG10P '-1' is negative"],
+                rows: 3,
+            },
+        },
+        Case {
             mistake: "duplicate variants (same row twice, in different shards)",
             setup: |e| {
                 let (h, r) = e.gonl(100, 102);
@@ -488,6 +559,68 @@ fn cases() -> Vec<Case> {
             expect: Exit(1, &["chr20.fa.fai does not match chr20.fa", "150000 bases long in the index"]),
         },
         Case {
+            mistake: "FASTA with the same contig name twice",
+            setup: |e| {
+                let text = e.real_text(&format!("genome/{CHR20}"));
+                let (h, r) = e.gonl(0, 2);
+                let genome = e.write("dup.fa", format!("{text}\n>chr20 again\nACGTACGT\n"));
+                extract(&e.write("variants.vcf", lines(&h, &r, "\n")), &genome)
+            },
+            expect: Exit(1, &["dup.fa, line 3: contig 'chr20' appears twice (headers on lines 1 and 3)", "seqkit"]),
+        },
+        Case {
+            mistake: "FASTA with a `>` inside a sequence line (a lost line break)",
+            setup: |e| {
+                let mut text = e.real_text(&format!("genome/{CHR20}")).into_bytes();
+                text[7 + 150_000] = b'>';
+                let (h, r) = e.gonl(0, 2);
+                let genome = e.write("broken.fa", text);
+                extract(&e.write("variants.vcf", lines(&h, &r, "\n")), &genome)
+            },
+            expect: Exit(
+                1,
+                &["broken.fa, line 2: column 150001 of this sequence line of contig 'chr20' is a '>'", "fix the FASTA"],
+            ),
+        },
+        Case {
+            mistake: "empty `.fai` beside the FASTA",
+            setup: |e| {
+                std::fs::copy(e.real.join("genome").join(CHR20), e.path("chr20.fa")).unwrap();
+                e.write("chr20.fa.fai", "");
+                let (h, r) = e.gonl(0, 2);
+                extract(&e.write("variants.vcf", lines(&h, &r, "\n")), "chr20.fa")
+            },
+            expect: Exit(1, &["chr20.fa.fai is empty", "delete chr20.fa.fai so it is rebuilt", "samtools faidx"]),
+        },
+        Case {
+            mistake: "`.fai` cut short inside a line (interrupted copy)",
+            setup: |e| {
+                std::fs::copy(e.real.join("genome").join(CHR20), e.path("chr20.fa")).unwrap();
+                e.write("chr20.fa.fai", "chr20\t200000\t7\t2000");
+                let (h, r) = e.gonl(0, 2);
+                extract(&e.write("variants.vcf", lines(&h, &r, "\n")), "chr20.fa")
+            },
+            expect: Exit(1, &["chr20.fa.fai, line 1: the index ends in the middle of a line", "delete chr20.fa.fai"]),
+        },
+        Case {
+            mistake: "`.fai` cut short at a line end (a contig missing)",
+            setup: |e| {
+                let text = e.real_text(&format!("genome/{CHR20}"));
+                e.write("two.fa", format!("{text}\n>chr21\nACGTACGT\n"));
+                e.write("two.fa.fai", "chr20\t200000\t7\t200000\t200001\n");
+                let (h, r) = e.gonl(0, 2);
+                extract(&e.write("variants.vcf", lines(&h, &r, "\n")), "two.fa")
+            },
+            expect: Exit(
+                1,
+                &[
+                    "two.fa.fai does not match two.fa",
+                    "contig 'chr21' that the index does not list",
+                    "delete two.fa.fai",
+                ],
+            ),
+        },
+        Case {
             mistake: "gzip-compressed FASTA that is not bgzip",
             setup: |e| {
                 let gz = gzip(e.real_text(&format!("genome/{CHR20}")).as_bytes());
@@ -522,6 +655,16 @@ fn cases() -> Vec<Case> {
                 let r = e.table_rows(100, 110);
                 e.write("lf.tsv", lines(&h, &r, "\n"));
                 extract(&e.write("crlf.tsv", lines(&h, &r, "\r\n")), &e.genome())
+            },
+            expect: Check(|e, _| same_windows_cells(same_windows(e, extract("lf.tsv", &e.genome())), "LF file")),
+        },
+        Case {
+            mistake: "old-Mac (CR-only) line endings (summary-statistics table)",
+            setup: |e| {
+                let h = vec!["CHR\tBP\tSNP\tA1\tA2".to_string()];
+                let r = e.table_rows(100, 110);
+                e.write("lf.tsv", lines(&h, &r, "\n"));
+                extract(&e.write("cr.tsv", lines(&h, &r, "\r")), &e.genome())
             },
             expect: Check(|e, _| same_windows_cells(same_windows(e, extract("lf.tsv", &e.genome())), "LF file")),
         },
@@ -577,6 +720,113 @@ fn cases() -> Vec<Case> {
                 let detail = v[3].2.clone().unwrap();
                 assert!(detail.contains("'<INS:ME>'") && detail.contains("symbolic allele"), "{detail}");
                 ("exit 0; the SNV ALT `ok`, the symbolic ALT its own row `invalid_allele`".into(), ticks(&detail))
+            }),
+        },
+        // ---- flags and the config file: usage errors (exit 2) naming the flag, or the config file and key
+        Case {
+            mistake: "`--region` in scientific notation (`20:6e4-6.06e4`, as `chr19:44e6-46e6`)",
+            setup: |e| {
+                let h = vec!["CHR\tBP\tSNP\tA1\tA2".to_string()];
+                let mut args = extract(&e.write("t.tsv", lines(&h, &e.table_rows(0, 3), "\n")), &e.genome());
+                args.extend(s(&["--region", "20:6e4-6.06e4"]));
+                args
+            },
+            expect: Check(|e, out| {
+                let v = rows(&e.path("out/variants.parquet"));
+                let kept: Vec<&str> = v.iter().map(|r| r.0.as_deref().unwrap()).collect();
+                assert_eq!(kept, ["rs_gonl0", "rs_gonl1"], "60309 and 60573 are in 60000-60600, 60828 is not");
+                assert!(v.iter().all(|r| r.1 == "ok"), "{v:?}");
+                let err = String::from_utf8_lossy(&out.stderr);
+                assert!(err.contains("1 filtered out"), "{err}");
+                ("exit 0; the rows in 60,000-60,600 `ok`, the other one filtered out".into(), "(none needed)".into())
+            }),
+        },
+        Case {
+            mistake: "`--region` with a fraction of a base (`20:1.5e0-2e5`)",
+            setup: |e| {
+                let mut args = extract(&e.write("t.tsv", "CHR\tBP\tA1\tA2\n20\t60309\tT\tG\n"), &e.genome());
+                args.extend(s(&["--region", "20:1.5e0-2e5"]));
+                args
+            },
+            expect: Exit(2, &["invalid value '20:1.5e0-2e5' for '--region", "'1.5e0' is not a whole number of bases"]),
+        },
+        Case {
+            mistake: "`--region` whose end is before its start",
+            setup: |e| {
+                let mut args = extract(&e.write("t.tsv", "CHR\tBP\tA1\tA2\n20\t60309\tT\tG\n"), &e.genome());
+                args.extend(s(&["--region", "chr20:9-2"]));
+                args
+            },
+            expect: Exit(2, &["for '--region", "the end 2 is before the start 9"]),
+        },
+        Case {
+            mistake: "`predict --batch-size 100000` (a typo: 314 GB per call)",
+            setup: |e| {
+                let (_, shard) = e.extracted();
+                let model = e.model();
+                s(&["predict", "--sequences", &shard, "--model", &model, "--cache", "cache", "--batch-size", "100000"])
+            },
+            expect: Exit(2, &["invalid value '100000' for '--batch-size <N>'", "more than the limit of 1024"]),
+        },
+        Case {
+            mistake: "`--threads 100000`",
+            setup: |e| {
+                let (_, shard) = e.extracted();
+                let model = e.model();
+                s(&["predict", "--sequences", &shard, "--model", &model, "--cache", "cache", "--threads", "100000"])
+            },
+            expect: Exit(2, &["invalid value '100000' for '--threads <N>'", "more than the limit of 1024"]),
+        },
+        Case {
+            mistake: "config value of the wrong type (`shard_size: ten`)",
+            setup: |e| {
+                let mut args = extract(&e.write("t.tsv", "CHR\tBP\tA1\tA2\n20\t60309\tT\tG\n"), &e.genome());
+                args.extend(s(&["--config", &e.write("run.yaml", "shard_size: ten\n")]));
+                args
+            },
+            expect: Exit(2, &["config run.yaml: 'shard_size': invalid value 'ten' for '--shard-size <N>'"]),
+        },
+        Case {
+            mistake: "config switch given a string (`quiet: \"yes\"`)",
+            setup: |e| {
+                let mut args = extract(&e.write("t.tsv", "CHR\tBP\tA1\tA2\n20\t60309\tT\tG\n"), &e.genome());
+                args.extend(s(&["--config", &e.write("run.yaml", "quiet: \"yes\"\n")]));
+                args
+            },
+            expect: Exit(2, &["config run.yaml: 'quiet' must be true or false", "not the string \"yes\""]),
+        },
+        Case {
+            mistake: "config with `shard_size` and `shard-size`",
+            setup: |e| {
+                let mut args = extract(&e.write("t.tsv", "CHR\tBP\tA1\tA2\n20\t60309\tT\tG\n"), &e.genome());
+                args.extend(s(&["--config", &e.write("run.yaml", "shard_size: 5\nshard-size: 6\n")]));
+                args
+            },
+            expect: Exit(2, &["config run.yaml: 'shard_size' and 'shard-size' are the same flag (--shard-size)"]),
+        },
+        Case {
+            mistake: "config of 1 MiB of `[` (not a config)",
+            setup: |e| {
+                let mut args = extract(&e.write("t.tsv", "CHR\tBP\tA1\tA2\n20\t60309\tT\tG\n"), &e.genome());
+                args.extend(s(&["--config", &e.write("run.yaml", "[".repeat(1 << 20))]));
+                args
+            },
+            expect: Exit(2, &["config run.yaml nests '[' or '{' 1048576 deep (at most 32)"]),
+        },
+        Case {
+            mistake: "a comma in a path given to `merge --variants`",
+            setup: |e| {
+                let (_, shard) = e.extracted();
+                let model = e.model();
+                e.run(&["predict", "--sequences", &shard, "--model", &model, "--cache", "cache"]);
+                std::fs::rename(e.path("ok"), e.path("shards,1-2")).unwrap();
+                let variants = "shards,1-2/variants.parquet";
+                s(&["merge", "--variants", variants, "--model", &model, "--cache", "cache", "--out", "s.parquet"])
+            },
+            expect: Check(|e, _| {
+                let n: usize = read_batches(&e.path("s.parquet")).iter().map(|b| b.num_rows()).sum();
+                assert_eq!(n, 4, "the 4 variants of shards,1-2/variants.parquet are scored");
+                ("exit 0; one file (repeat `--variants` for several)".into(), "(none needed)".into())
             }),
         },
         // ---- the model and the cache
@@ -687,6 +937,19 @@ fn with_alt(vcf_row: &str, alt: &str) -> String {
     let mut f: Vec<&str> = vcf_row.split('\t').collect();
     f[4] = alt;
     f.join("\t")
+}
+
+/// Three real GoNL variants whose p-value column `column` (`P`, or `LOG10P`) holds `value` on the middle row
+/// (line 3) and p = 0.01 and 0.02 on the others, filtered with `--top 2 --max-pvalue 0.5`: the middle row must
+/// come out as a bad row, neither ranked first nor passing the threshold.
+fn pvalue_case(e: &Env, column: &str, value: &str) -> Vec<String> {
+    let others = if column == "P" { ["0.01", "0.02"] } else { ["2", "1.69897"] };
+    let rows: Vec<String> =
+        e.table_rows(0, 3).iter().zip([others[0], value, others[1]]).map(|(r, p)| format!("{r}\t{p}")).collect();
+    let table = format!("CHR\tBP\tSNP\tA1\tA2\t{column}\n{}\n", rows.join("\n"));
+    let mut args = extract(&e.write("p.tsv", table), &e.genome());
+    args.extend(s(&["--top", "2", "--max-pvalue", "0.5"]));
+    args
 }
 
 fn same_windows_cells(n: usize, reference: &str) -> (String, String) {
@@ -859,4 +1122,35 @@ fn every_bad_input_gets_a_clear_message_exit_code_or_row_status_and_the_doc_matc
     } else {
         eprintln!("SKIP comparing {DOC}: not every case ran here");
     }
+}
+
+/// A 640 MiB line inside a 3 MB gzip, read under a 400 MB address-space limit (`ulimit -v`): the reader skips
+/// to the next line end without storing the line, the row is `parse_error` and the rows after it are read.
+/// (Before, the line was read whole: a 640 MiB allocation, and a 6 GB line aborted on a 4 GB one.)
+#[test]
+fn a_huge_line_is_skipped_in_bounded_memory() {
+    let Some(real) = real_data() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let env = Env { dir: tmp.path().to_path_buf(), real };
+    let table = env.table_rows(0, 2);
+    let mut file = gzip(format!("CHR\tBP\tSNP\tA1\tA2\n{}\n", table[0]).as_bytes());
+    let a_run = gzip(&vec![b'A'; 64 << 20]);
+    for _ in 0..10 {
+        file.extend_from_slice(&a_run); // gzip members concatenate (as bgzip writes them)
+    }
+    file.extend(gzip(format!("\n{}\n", table[1]).as_bytes()));
+    let variants = env.write("long.tsv.gz", &file);
+    let genome = env.genome();
+    let binary = env!("CARGO_BIN_EXE_enformer-vep");
+    let script = format!(
+        "ulimit -v 400000 && exec {binary} --quiet --threads 2 extract-seqs --variants {variants} --genome {genome} \
+         --out-dir out"
+    );
+    let out = std::process::Command::new("sh").arg("-c").arg(&script).current_dir(&env.dir).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v = rows(&env.path("out/variants.parquet"));
+    let statuses: Vec<&str> = v.iter().map(|r| r.1.as_str()).collect();
+    assert_eq!(statuses, ["ok", "parse_error", "ok"]);
+    let detail = v[1].2.as_deref().unwrap();
+    assert!(detail.starts_with("line 3: the line is 671088640 bytes long"), "{detail}");
 }

@@ -382,7 +382,7 @@ fn stats_verify_and_gc_commands() {
     assert!(err.contains("nothing was removed"), "{err}");
     assert!(ns_a.dir().exists());
     let (code, _, err) = run_code(&["cache", "gc", "--cache", c, "--older-than", "30 days"]);
-    assert_eq!(code, Some(1));
+    assert_eq!(code, Some(2), "a flag value that does not parse is a usage error");
     assert!(err.contains("30d"), "{err}");
     let (code, _, err) = run_code(&["cache", "stats", "--cache", d.join("nope").to_str().unwrap()]);
     assert_eq!(code, Some(1));

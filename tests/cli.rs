@@ -100,8 +100,74 @@ fn input_mistakes_exit_1_naming_file_and_fix() {
         "--region",
         "chr1:9-2",
     ]);
-    assert_eq!(code, Some(1));
+    assert_eq!(code, Some(2), "a flag value that does not parse is a usage error");
     assert!(err.contains("--region"), "{err}");
+}
+
+/// Flag values are checked by clap before any file is read: a bad one exits 2 (usage error) naming the flag,
+/// and absurd sizes are refused instead of aborting on an impossible allocation or hanging.
+#[test]
+fn bad_flag_values_are_usage_errors_exit_2_naming_the_flag() {
+    let extract = ["extract-seqs", "--variants", "v.tsv", "--genome", "g.fa", "--out-dir", "o"];
+    let predict = ["predict", "--sequences", "s.parquet", "--model", "m.onnx", "--cache", "c"];
+    let merge = ["merge", "--variants", "v.parquet", "--model", "m.onnx", "--cache", "c", "--out", "o"];
+    let cases: &[(&[&str], &[&str], &str)] = &[
+        (&extract, &["--region", "chr1:9-2"], "the end 2 is before the start 9"),
+        (&extract, &["--region", "20:1.5e0-2e5"], "'1.5e0' is not a whole number of bases"),
+        (&extract, &["--shard-size", "0"], "--shard-size"),
+        (&extract, &["--window", "7"], "--window"),
+        (&extract, &["--top", "0"], "--top"),
+        (&extract, &["--max-pvalue=-1"], "--max-pvalue"),
+        (&extract, &["--max-pvalue", "NaN"], "--max-pvalue"),
+        (&extract, &["--columns", "chrom"], "--columns"),
+        (&predict, &["--batch-size", "100000"], "100000 is more than the limit of 1024"),
+        (&predict, &["--batch-size", "100000000000000"], "is more than the limit of 1024"),
+        (&predict, &["--batch-size", "0"], "--batch-size"),
+        (&predict, &["--threads", "100000"], "100000 is more than the limit of 1024"),
+        (&predict, &["--threads", "0"], "--threads"),
+        (&predict, &["--device", "tpu"], "--device"),
+        (&predict, &["--center-bins", "0"], "--center-bins"),
+        (&merge, &["--stats", "SAD,nope"], "unknown statistic 'nope'"),
+        (&["cache", "gc", "--cache", "c"], &["--older-than", "3y"], "--older-than"),
+    ];
+    for (command, flags, want) in cases {
+        let args: Vec<&str> = command.iter().chain(flags.iter()).copied().collect();
+        let started = std::time::Instant::now();
+        let (code, err) = stderr_of(&args);
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        let flag = flags[0].split('=').next().unwrap();
+        assert!(err.contains(want) && err.contains(flag), "{args:?}: {err}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "{args:?} took {:?}", started.elapsed());
+    }
+}
+
+/// Mistakes in a `--config` file are usage errors too, naming the file and the key.
+#[test]
+fn config_mistakes_name_the_file_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("quiet: \"yes\"\n", "'quiet' must be true or false"),
+        ("shard_size: ten\n", "'shard_size': invalid value 'ten' for '--shard-size <N>'"),
+        ("shard_size: 5\nshard-size: 6\n", "'shard_size' and 'shard-size' are the same flag"),
+        ("region: chr1:9-2\n", "'region': invalid value 'chr1:9-2'"),
+    ];
+    for (i, (yaml, want)) in cases.iter().enumerate() {
+        let cfg = dir.path().join(format!("c{i}.yaml"));
+        std::fs::write(&cfg, yaml).unwrap();
+        let c = cfg.to_str().unwrap();
+        let (code, err) =
+            stderr_of(&["extract-seqs", "--config", c, "--variants", "v.tsv", "--genome", "g.fa", "--out-dir", "o"]);
+        assert_eq!(code, Some(2), "{yaml:?}: {err}");
+        assert!(err.contains(&format!("config {c}: {want}")), "{yaml:?}: {err}");
+    }
+    // A megabyte of '[' (the YAML parser took 8 s on it) is refused at once.
+    let cfg = dir.path().join("brackets.yaml");
+    std::fs::write(&cfg, "[".repeat(1 << 20)).unwrap();
+    let started = std::time::Instant::now();
+    let (code, err) = stderr_of(&["extract-seqs", "--config", cfg.to_str().unwrap(), "--out-dir", "o"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("nests '[' or '{' 1048576 deep"), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(2), "{:?}", started.elapsed());
 }
 
 #[test]

@@ -330,7 +330,7 @@ fn damaged_entries_are_named_moved_aside_recomputed_and_never_scored() {
         443..453,
     )
     .unwrap();
-    std::fs::write(path(3), wrong_shape).unwrap();
+    std::fs::write(path(3), &wrong_shape).unwrap();
     std::fs::write(stray(4), b"half an entry").unwrap();
     // merge reads every entry: the three damaged ones are named, moved aside, and no scores are written.
     let o = merge(&fx, &cache, &fx.d.join("damaged.parquet"));
@@ -349,6 +349,28 @@ fn damaged_entries_are_named_moved_aside_recomputed_and_never_scored() {
     assert_eq!(predict_todo(&todo)["computed"], 3);
     assert_eq!(entries(&cache), fx.reference);
     assert_scores_equal_reference(&fx, &cache, "repaired");
+
+    // A foreign-shaped entry first in sort order: the shape predict recorded in fingerprint.json decides, so
+    // only that entry is named and moved aside; the good ones are never blamed (they used to be, when the
+    // first entry read set the shape).
+    let fp_json = walk(&cache).into_iter().find(|p| p.ends_with("fingerprint.json")).unwrap();
+    let recorded: serde_json::Value = serde_json::from_slice(&std::fs::read(&fp_json).unwrap()).unwrap();
+    assert_eq!(recorded["output_shape"], serde_json::json!([896, 16]), "{recorded}");
+    std::fs::write(path(0), &wrong_shape).unwrap();
+    let o = merge(&fx, &cache, &fx.d.join("foreign.parquet"));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains(&name(0)) && err.contains("1 sequence(s)"), "only the foreign entry is named: {err}");
+    assert!(!path(0).exists() && (1..rels.len()).all(|i| path(i).exists()), "good entries stay");
+    assert_eq!(
+        predict_todo(&{
+            let todo = fx.d.join("foreign.todo.parquet");
+            assert_eq!(check_cache(&todo)["missing"], 1);
+            todo
+        })["computed"],
+        1
+    );
+    assert_scores_equal_reference(&fx, &cache, "foreign shape repaired");
 
     // An empty file, and a stray temp file standing where an entry was deleted: both count as missing.
     std::fs::write(path(2), b"").unwrap();

@@ -15,6 +15,7 @@ use enformer_vep::cache::entry::{self, EntryData, EntryError, Expect};
 use enformer_vep::cache::npy::{self, Dtype};
 use enformer_vep::cache::pickle::{self, PickleError};
 use enformer_vep::cache::StoreMode;
+use enformer_vep::extract::Region;
 use enformer_vep::variants::{ColumnOverrides, InputError, Record, VariantReader};
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
@@ -189,6 +190,16 @@ fn table_file() -> impl Strategy<Value = TableFile> {
 impl TableFile {
     fn bytes(&self) -> Vec<u8> {
         let eol: &[u8] = if self.crlf { b"\r\n" } else { b"\n" };
+        let out = self.bytes_with_eol(eol);
+        if self.gzip {
+            gzip(&out)
+        } else {
+            out
+        }
+    }
+
+    /// The uncompressed text with `eol` ending every line.
+    fn bytes_with_eol(&self, eol: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
         if self.bom {
             out.extend_from_slice("\u{feff}".as_bytes());
@@ -201,11 +212,7 @@ impl TableFile {
             out.extend_from_slice(l);
             out.extend_from_slice(eol);
         }
-        if self.gzip {
-            gzip(&out)
-        } else {
-            out
-        }
+        out
     }
 
     /// 1-based line numbers that must each come out as at least one record: every line after the header that
@@ -305,6 +312,120 @@ proptest! {
         if let Ok(o) = spec.parse::<ColumnOverrides>() {
             let _ = read_all(&file.bytes(), &o);
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Line ends, p-values and `--region` coordinates.
+
+/// A p-value cell: numbers at and around the edges of [0, 1], missing tokens, NaN, infinities, PLINK's -9.
+fn pvalue_text() -> impl Strategy<Value = String> {
+    let tokens = vec![
+        "0",
+        "1",
+        "-0",
+        "1.0",
+        "0.5",
+        "1e-300",
+        "5e-324",
+        "-1",
+        "2",
+        "-9",
+        "-9.0",
+        "1.0000001",
+        "-1e-300",
+        "NaN",
+        "nan",
+        "inf",
+        "-inf",
+        "Infinity",
+        "NA",
+        ".",
+        "",
+        "x",
+    ];
+    prop_oneof![
+        3 => proptest::sample::select(tokens).prop_map(str::to_string),
+        2 => any::<f64>().prop_map(|x| x.to_string()),
+        2 => (-2.0f64..2.0).prop_map(|x| format!("{x:e}")),
+    ]
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// The same table with LF, CRLF and old-Mac CR line ends (any layout, plain or gzip) gives the same
+    /// records, line numbers included: a CR-only file is never folded into its header.
+    #[test]
+    fn lf_crlf_and_cr_line_ends_give_the_same_records(file in table_file()) {
+        let mut file = file;
+        for l in &mut file.lines {
+            l.retain(|&b| b != b'\r');
+        }
+        let (lf, _) = read_all(&TableFile { crlf: false, ..file.clone() }.bytes(), &ColumnOverrides::default())
+            .map_err(|e| TestCaseError::fail(format!("header rejected: {e}")))?;
+        let crlf = read_all(&TableFile { crlf: true, ..file.clone() }.bytes(), &ColumnOverrides::default());
+        prop_assert_eq!(&crlf.map(|r| r.0).map_err(|e| e.to_string()), &Ok(lf.clone()));
+        let mut cr = file.clone().bytes_with_eol(b"\r");
+        if file.gzip {
+            cr = gzip(&cr);
+        }
+        let cr = read_all(&cr, &ColumnOverrides::default()).map(|r| r.0).map_err(|e| e.to_string());
+        prop_assert_eq!(&cr, &Ok(lf));
+    }
+
+    /// A row is scored only with a p-value in [0, 1] (or none): NaN, infinities, PLINK's -9 and values out of
+    /// range are bad rows naming the line, as are negative -log10(p) values.
+    #[test]
+    fn only_p_values_in_0_1_come_out_as_variants(ps in proptest::collection::vec(pvalue_text(), 1..20), lp in any::<bool>()) {
+        let column = if lp { "LOG10P" } else { "P" };
+        let mut text = format!("CHR\tBP\tSNP\tA1\tA2\t{column}\n");
+        for (i, p) in ps.iter().enumerate() {
+            text.push_str(&format!("1\t{}\trs{i}\tA\tG\t{p}\n", 100 + i));
+        }
+        let (records, err) = read_all(text.as_bytes(), &ColumnOverrides::default()).unwrap();
+        prop_assert!(err.is_none());
+        prop_assert_eq!(records.len(), ps.len());
+        for (r, p) in records.iter().zip(&ps) {
+            let t = p.trim();
+            let missing = ["NA", ".", ""].contains(&t);
+            let value = t.parse::<f64>().ok().filter(|x| x.is_finite());
+            let valid = missing || value.is_some_and(|x| if lp { x >= 0.0 } else { (0.0..=1.0).contains(&x) });
+            match r {
+                Record::Variant(v) => {
+                    prop_assert!(valid, "{column} '{p}' was accepted: {v:?}");
+                    prop_assert!(v.pvalue.is_none_or(|x| (0.0..=1.0).contains(&x)), "{column} '{p}' gave {:?}", v.pvalue);
+                }
+                Record::Bad(b) => {
+                    prop_assert!(!valid, "{column} '{p}' was refused: {}", b.message);
+                    prop_assert!(b.message.starts_with(&format!("line {}: {column} '", b.line)), "{}", b.message);
+                }
+            }
+        }
+    }
+
+    /// `--region` coordinates: every position written plainly, with thousands commas or in integer-valued
+    /// scientific notation reads as itself; a fraction of a base is refused; arbitrary text never panics.
+    #[test]
+    fn region_coordinates_read_exactly(n in 1i64..=9_000_000_000_000_000_000, junk in "[0-9eE.,+-]{0,12}") {
+        let digits = n.to_string();
+        let zeros = digits.len() - digits.trim_end_matches('0').len();
+        let m = digits.trim_end_matches('0');
+        let mut forms = vec![digits.clone(), format!("{m}e{zeros}"), format!("{m}E+{zeros}")];
+        if m.len() > 1 {
+            forms.push(format!("{}.{}e{}", &m[..1], &m[1..], zeros + m.len() - 1));
+        }
+        let commas: Vec<String> = digits.as_bytes().rchunks(3).rev().map(|c| String::from_utf8(c.to_vec()).unwrap()).collect();
+        forms.push(commas.join(","));
+        for f in &forms {
+            let r: Region = format!("chr1:{f}-{f}").parse().map_err(TestCaseError::fail)?;
+            prop_assert_eq!((r.start, r.end), (n, n), "{}", f);
+        }
+        let fraction = format!("{digits}.5e0");
+        let err = format!("chr1:{fraction}").parse::<Region>().unwrap_err();
+        prop_assert!(err.contains("is not a whole number of bases"), "{}", err);
+        let _ = format!("chr1:{junk}").parse::<Region>();
+        let _ = format!("chr1:1-{junk}").parse::<Region>();
     }
 }
 

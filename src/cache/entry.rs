@@ -196,7 +196,9 @@ pub fn decode_expecting(bytes: &[u8], store: StoreMode, expect: Expect) -> Resul
     // The frame header's size is the file's claim: allocate no more than the expected array can need.
     let max = super::max_entry_len(store, expect).saturating_mul(2);
     if size > max {
-        return Err(corrupt(format!("the frame claims {size} bytes, more than an entry of this shape can hold ({max})")));
+        return Err(corrupt(format!(
+            "the frame claims {size} bytes, more than an entry of this shape can hold ({max})"
+        )));
     }
     let raw = zstd::bulk::decompress(bytes, size as usize)
         .map_err(|e| corrupt(format!("{e} (checksum mismatch or truncation)")))?;

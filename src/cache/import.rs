@@ -76,6 +76,7 @@ pub fn import_legacy(opts: &ImportOptions, mode: ProgressMode) -> Result<ImportR
     let center = OutputGeometry::new(opts.fingerprint.window, bins)
         .map_err(ImportError::Geometry)?
         .center_bins(opts.center_bins);
+    ns.record_output_shape(bins, tracks)?;
     let progress = Progress::new(mode, "cache import-legacy", "entries", Some(entries.len() as u64));
     let counts = [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)];
     let outcomes: Vec<Outcome> = entries

@@ -268,7 +268,8 @@ impl Namespace {
         let path = self.dir.join("fingerprint.json");
         let file = NamespaceFile { fingerprint: self.fingerprint.clone(), output_shape: Some([bins, tracks]) };
         let json = serde_json::to_vec_pretty(&file).unwrap_or_default();
-        fsutil::write_atomic(&path, &json).map_err(|e| CacheError::Write { path: path.display().to_string(), source: e })
+        fsutil::write_atomic(&path, &json)
+            .map_err(|e| CacheError::Write { path: path.display().to_string(), source: e })
     }
 
     /// `fingerprint.json` beside the fan-out folders says what the namespace's hash stands for.
@@ -279,10 +280,37 @@ impl Namespace {
         }
         fs::create_dir_all(&self.dir)
             .map_err(|e| CacheError::Create { path: self.dir.display().to_string(), source: e })?;
+        // The namespace folder is CACHE/v1/<fingerprint>: the root is two levels up. Best effort: the tag is
+        // a hint to backup tools, and a cache that cannot take it (full, read-only) fails on the next write
+        // with that write's path.
+        if let Some(root) = self.dir.parent().and_then(Path::parent) {
+            let _ = write_cachedir_tag(root);
+        }
         let json = serde_json::to_vec_pretty(&self.fingerprint).unwrap_or_default();
         fsutil::write_atomic(&path, &json)
             .map_err(|e| CacheError::Write { path: path.display().to_string(), source: e })
     }
+}
+
+/// The name and first line of a cache directory tag (<https://bford.info/cachedir/>): backup tools such as
+/// `tar --exclude-caches`, borg and restic skip the folder that holds one.
+pub const CACHEDIR_TAG: &str = "CACHEDIR.TAG";
+const CACHEDIR_TAG_CONTENT: &str = "Signature: 8a477f597d28d172789f06886806bc55\n\
+    # This file is a cache directory tag created by enformer-vep: backup tools may skip this folder.\n\
+    # For information about cache directory tags see https://bford.info/cachedir/\n";
+
+/// Puts `CACHEDIR.TAG` in the cache root unless one is there: written to a temp file and renamed, so a
+/// reader never sees half a tag (not through `fsutil::write_atomic`, whose fault-injection points count the
+/// cache's own writes).
+pub fn write_cachedir_tag(root: &Path) -> io::Result<()> {
+    let path = root.join(CACHEDIR_TAG);
+    if path.exists() {
+        return Ok(());
+    }
+    let tmp = fsutil::temp_path_for(&path);
+    fs::write(&tmp, CACHEDIR_TAG_CONTENT).and_then(|()| fs::rename(&tmp, &path)).inspect_err(|_| {
+        let _ = fs::remove_file(&tmp);
+    })
 }
 
 #[cfg(test)]
@@ -304,6 +332,16 @@ mod tests {
         let rel = p.strip_prefix(dir.path()).unwrap().to_string_lossy().into_owned();
         assert_eq!(rel, format!("v1/{}/1d/{key}.npy.zst", ns.fingerprint().id()));
         assert!(ns.entry_path("../../etc/passwd").is_err());
+    }
+
+    #[test]
+    fn the_cache_root_gets_a_cachedir_tag_when_first_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let ns = ns(dir.path());
+        assert!(!dir.path().join(CACHEDIR_TAG).exists(), "opening creates nothing");
+        ns.write_entry(&seq_id(b"ACGT"), b"payload").unwrap();
+        let tag = std::fs::read_to_string(dir.path().join(CACHEDIR_TAG)).unwrap();
+        assert!(tag.starts_with("Signature: 8a477f597d28d172789f06886806bc55\n# "), "{tag}");
     }
 
     #[test]

@@ -22,20 +22,20 @@ pub struct InputArgs {
     #[arg(long, value_name = "FASTA")]
     pub genome: PathBuf,
     /// Scored variants per shard (each shard holds up to 2x this many windows).
-    #[arg(long, default_value_t = 1000, value_name = "N")]
+    #[arg(long, default_value_t = 1000, value_name = "N", value_parser = at_least_one)]
     pub shard_size: usize,
     /// Map columns by hand: chrom=CHR,pos=BP,id=SNP,effect_allele=A1,other_allele=A2,beta=BETA,se=SE,pvalue=P
     #[arg(long, value_name = "ROLE=COLUMN,...")]
-    pub columns: Option<String>,
-    /// Keep variants with p-value at most P.
-    #[arg(long, value_name = "P")]
+    pub columns: Option<ColumnOverrides>,
+    /// Keep variants with p-value at most P (0 to 1).
+    #[arg(long, value_name = "P", value_parser = pvalue_threshold)]
     pub max_pvalue: Option<f64>,
     /// Keep the N variants with the smallest p-values.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
     pub top: Option<usize>,
-    /// Keep variants in CHROM[:START-END] (1-based, inclusive).
+    /// Keep variants in CHROM[:START-END] (1-based, inclusive; 60,000 and 6e4 are read as 60000).
     #[arg(long, value_name = "CHR:START-END")]
-    pub region: Option<String>,
+    pub region: Option<Region>,
     /// Also score the reverse complement of every window (predictions flipped back and averaged).
     #[arg(long)]
     pub rc: bool,
@@ -45,6 +45,52 @@ pub struct InputArgs {
     /// REF or ALT alleles longer than this are not scored (status allele_too_long).
     #[arg(long, default_value_t = DEFAULT_MAX_ALLELE_LEN, value_name = "BP")]
     pub max_allele_len: usize,
+}
+
+/// Largest `--batch-size`: Enformer needs ~3 MB of input and ~19 MB of output per sequence of a batch, so
+/// 1024 is already ~20 GB; larger values are typos that would abort on an impossible allocation.
+pub const MAX_BATCH_SIZE: usize = 1024;
+/// Largest `--threads`.
+pub const MAX_THREADS: usize = 1024;
+
+/// Flag values are checked by clap (`value_parser`), so that a bad one is a usage error (exit 2) naming the
+/// flag, before any file is read.
+fn at_least_one(s: &str) -> Result<usize, String> {
+    bounded(s, 1, usize::MAX)
+}
+
+fn bounded(s: &str, min: usize, max: usize) -> Result<usize, String> {
+    let n: usize = s.trim().parse().map_err(|_| format!("'{s}' is not a whole number"))?;
+    if n < min {
+        return Err(format!("must be at least {min}"));
+    }
+    if n > max {
+        return Err(format!("{n} is more than the limit of {max}"));
+    }
+    Ok(n)
+}
+
+pub(crate) fn batch_size(s: &str) -> Result<usize, String> {
+    bounded(s, 1, MAX_BATCH_SIZE).map_err(|e| {
+        format!("{e} (sequences per model call; each needs ~20 MB of memory with Enformer: 1 to {MAX_BATCH_SIZE})")
+    })
+}
+
+pub(crate) fn threads(s: &str) -> Result<usize, String> {
+    bounded(s, 1, MAX_THREADS).map_err(|e| format!("{e} (worker threads: 1 to {MAX_THREADS})"))
+}
+
+fn pvalue_threshold(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
+        _ => Err(format!("'{s}' is not a p-value between 0 and 1 (e.g. 5e-8)")),
+    }
+}
+
+pub(crate) fn window(s: &str) -> Result<usize, String> {
+    let n: usize = s.trim().parse().map_err(|_| format!("'{s}' is not a whole number of bases"))?;
+    WindowSpec::new(n)?;
+    Ok(n)
 }
 
 impl InputArgs {
@@ -64,23 +110,11 @@ impl InputArgs {
     }
 
     pub fn columns(&self) -> anyhow::Result<ColumnOverrides> {
-        match &self.columns {
-            Some(s) => s.parse::<ColumnOverrides>().map_err(|e| anyhow::anyhow!("--columns: {e}")),
-            None => Ok(ColumnOverrides::default()),
-        }
+        Ok(self.columns.clone().unwrap_or_default())
     }
 
     pub fn filters(&self) -> anyhow::Result<Filters> {
-        Ok(Filters {
-            region: self
-                .region
-                .as_deref()
-                .map(str::parse::<Region>)
-                .transpose()
-                .map_err(|e| anyhow::anyhow!("--region: {e}"))?,
-            max_pvalue: self.max_pvalue,
-            top: self.top,
-        })
+        Ok(Filters { region: self.region.clone(), max_pvalue: self.max_pvalue, top: self.top })
     }
 }
 
@@ -100,17 +134,15 @@ pub struct ModelArgs {
     #[arg(long, value_enum, default_value_t = StoreMode::Float32)]
     pub store: StoreMode,
     /// Window length in bp.
-    #[arg(long, default_value_t = DEFAULT_WINDOW, value_name = "BP")]
+    #[arg(long, default_value_t = DEFAULT_WINDOW, value_name = "BP", value_parser = window)]
     pub window: usize,
     /// Bins nearest the variant summed by CENTER (and by summary entries at predict time).
-    #[arg(long, default_value_t = 10, value_name = "K")]
+    #[arg(long, default_value_t = 10, value_name = "K", value_parser = at_least_one)]
     pub center_bins: usize,
 }
 
 impl ModelArgs {
     pub fn fingerprint(&self) -> anyhow::Result<Fingerprint> {
-        WindowSpec::new(self.window).map_err(anyhow::Error::msg)?;
-        anyhow::ensure!(self.center_bins > 0, "--center-bins must be at least 1");
         let fp = Fingerprint::for_model_file(&self.model, &self.head, self.n_encoding, self.window, self.store)
             .map_err(|e| anyhow::anyhow!("cannot read model {}: {e}", self.model.display()))?;
         Ok(fp.with_center_bins(self.center_bins))
@@ -125,16 +157,16 @@ impl ModelArgs {
 #[derive(Debug, Args)]
 pub struct RuntimeArgs {
     /// cpu, cuda or cuda:N (CUDA never falls back to CPU silently).
-    #[arg(long, default_value = "cpu", value_parser = clap::value_parser!(String))]
-    pub device: String,
-    /// Sequences per model call.
-    #[arg(long, default_value_t = 2, value_name = "N")]
+    #[arg(long, default_value = "cpu")]
+    pub device: Device,
+    /// Sequences per model call (1 to 1024).
+    #[arg(long, default_value_t = 2, value_name = "N", value_parser = batch_size)]
     pub batch_size: usize,
 }
 
 impl RuntimeArgs {
     pub fn device(&self) -> anyhow::Result<Device> {
-        self.device.parse::<Device>().map_err(|e| anyhow::anyhow!("--device: {e}"))
+        Ok(self.device)
     }
 }
 
@@ -143,7 +175,7 @@ impl RuntimeArgs {
 pub struct ScoreArgs {
     /// Statistics, comma separated: SAD, logSED, D2, CENTER.
     #[arg(long, value_delimiter = ',', default_value = "SAD,logSED,D2,CENTER")]
-    pub stats: Vec<String>,
+    pub stats: Vec<Stat>,
     /// Track table (targets_human.txt: index genome identifier file clip scale sum_stat description).
     #[arg(long, value_name = "targets.txt")]
     pub targets: Option<PathBuf>,
@@ -154,6 +186,6 @@ pub struct ScoreArgs {
 
 impl ScoreArgs {
     pub fn stats(&self) -> anyhow::Result<Vec<Stat>> {
-        self.stats.iter().map(|s| s.parse::<Stat>().map_err(|e| anyhow::anyhow!("--stats: {e}"))).collect()
+        Ok(self.stats.clone())
     }
 }

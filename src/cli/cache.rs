@@ -56,11 +56,12 @@ pub struct GcArgs {
     /// Cache folder.
     #[arg(long, value_name = "DIR")]
     pub cache: PathBuf,
-    /// Keep the namespaces of these models (ONNX file, or its SHA-256), remove every other namespace.
-    #[arg(long, value_name = "MODEL.onnx", value_delimiter = ',')]
+    /// Keep the namespaces of these models (ONNX file, or its SHA-256; repeat the flag for several: a path is
+    /// never split at a comma), remove every other namespace.
+    #[arg(long, value_name = "MODEL.onnx")]
     pub keep_model: Vec<String>,
     /// Remove entries written longer ago than this: 45s, 90m, 12h, 30d, 2w.
-    #[arg(long, value_name = "AGE")]
+    #[arg(long, value_name = "AGE", value_parser = duration)]
     pub older_than: Option<String>,
     /// Report what would be removed; remove nothing.
     #[arg(long)]
@@ -81,6 +82,11 @@ pub struct ImportLegacyArgs {
     /// JSON report (counts, every failed file with its reason, ignored files).
     #[arg(long, value_name = "S.json")]
     pub summary: Option<PathBuf>,
+}
+
+/// `--older-than` is checked by clap (a bad one is a usage error, exit 2) and kept as written.
+fn duration(s: &str) -> Result<String, String> {
+    maintenance::parse_duration(s).map(|_| s.to_string()).map_err(|e| e.to_string())
 }
 
 pub fn run(cmd: CacheCommand, mode: ProgressMode) -> anyhow::Result<i32> {

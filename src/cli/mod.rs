@@ -37,8 +37,8 @@ pub struct GlobalArgs {
     /// No progress output.
     #[arg(long, short, global = true)]
     pub quiet: bool,
-    /// Worker threads, also ONNX Runtime's intra-op threads (default: all cores).
-    #[arg(long, global = true, value_name = "N")]
+    /// Worker threads, also ONNX Runtime's intra-op threads (default: all cores; 1 to 1024).
+    #[arg(long, global = true, value_name = "N", value_parser = args::threads)]
     pub threads: Option<usize>,
 }
 
@@ -72,7 +72,7 @@ pub struct ExtractArgs {
     #[arg(long, value_name = "DIR")]
     pub out_dir: PathBuf,
     /// Window length in bp (even); the variant's base sits at index window/2 - 1.
-    #[arg(long, default_value_t = DEFAULT_WINDOW, value_name = "BP")]
+    #[arg(long, default_value_t = DEFAULT_WINDOW, value_name = "BP", value_parser = args::window)]
     pub window: usize,
 }
 
@@ -122,8 +122,9 @@ pub struct PredictArgs {
 #[derive(Debug, Args)]
 #[command(args_override_self = true)]
 pub struct MergeArgs {
-    /// variants.parquet from extract-seqs (repeat, or comma-separate, for several shards' files).
-    #[arg(long, value_name = "FILE", value_delimiter = ',', required = true)]
+    /// variants.parquet from extract-seqs; repeat the flag for several shards' files (a path is never split
+    /// at a comma: `--variants a,b.parquet` is one file).
+    #[arg(long, value_name = "FILE", required = true)]
     pub variants: Vec<PathBuf>,
     /// Cache folder.
     #[arg(long, value_name = "DIR")]

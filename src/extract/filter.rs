@@ -33,7 +33,7 @@ impl FromStr for Region {
         if chrom.is_empty() {
             return Err(bad());
         }
-        let num = |t: &str| t.replace(',', "").trim().parse::<i64>().map_err(|_| bad());
+        let num = |t: &str| coordinate(t).map_err(|why| format!("region '{s}': {why}"));
         let (start, end) = match range {
             None => (1, i64::MAX),
             Some(r) => match r.split_once('-') {
@@ -41,11 +41,42 @@ impl FromStr for Region {
                 None => (num(r)?, num(r)?),
             },
         };
-        if start < 1 || end < start {
-            return Err(bad());
+        if start < 1 {
+            return Err(format!("region '{s}': the start must be at least 1 (coordinates are 1-based)"));
+        }
+        if end < start {
+            return Err(format!("region '{s}': the end {end} is before the start {start}"));
         }
         Ok(Region { chrom: chrom.to_string(), start, end })
     }
+}
+
+/// A 1-based coordinate: `60000`, `60,000` (samtools), or integer-valued scientific notation as in
+/// `chr19:44e6-46e6` or `1.5e6`. Computed exactly from the digits (no floating point), so `1.5e0` (not a whole
+/// base) is refused rather than rounded.
+fn coordinate(text: &str) -> Result<i64, String> {
+    let t = text.trim().replace(',', "");
+    if let Ok(n) = t.parse::<i64>() {
+        return Ok(n);
+    }
+    let too_large = || format!("'{}' is too large for a position", text.trim());
+    if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(too_large());
+    }
+    let not_a_number = || format!("'{}' is not a whole number (e.g. 60000, 60,000 or 6e4)", text.trim());
+    let (mantissa, exponent) = t.split_once(['e', 'E']).ok_or_else(not_a_number)?;
+    let exponent: u32 = exponent.strip_prefix('+').unwrap_or(exponent).parse().map_err(|_| not_a_number())?;
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let fraction = fraction.trim_end_matches('0');
+    let digits_only = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() && fraction.is_empty() || !digits_only(whole) || !digits_only(fraction) {
+        return Err(not_a_number());
+    }
+    let Some(shift) = exponent.checked_sub(fraction.len() as u32) else {
+        return Err(format!("'{}' is not a whole number of bases", text.trim()));
+    };
+    let digits: i64 = format!("{whole}{fraction}").parse().map_err(|_| too_large())?;
+    10i64.checked_pow(shift).and_then(|p| digits.checked_mul(p)).ok_or_else(too_large)
 }
 
 impl Region {
@@ -106,19 +137,20 @@ impl Filters {
     }
 }
 
-/// Keeps the `n` records with the smallest p-values (ties: earlier rows first) plus every bad row, in input
-/// order. Memory is bounded by `n` plus the bad rows, not by the input.
+/// Chooses the `--top N` records in a first pass over the input: the N variants with the smallest p-values
+/// (ties: earlier rows first), by their number among the records the streaming filters keep. Only
+/// (p-value, number) pairs are held, N of them, so memory does not grow with the input (nor with its bad
+/// rows); the second pass streams the input again and keeps the chosen variants and every bad row, in input
+/// order.
 pub struct TopN {
     n: usize,
     heap: BinaryHeap<Ranked>,
-    bad: Vec<(u64, Record)>,
     seen: u64,
 }
 
 struct Ranked {
     pvalue: f64,
     order: u64,
-    record: Record,
 }
 
 impl PartialEq for Ranked {
@@ -140,30 +172,46 @@ impl Ord for Ranked {
 
 impl TopN {
     pub fn new(n: usize) -> Self {
-        TopN { n, heap: BinaryHeap::new(), bad: Vec::new(), seen: 0 }
+        TopN { n, heap: BinaryHeap::new(), seen: 0 }
     }
 
-    pub fn push(&mut self, record: Record, counts: &mut FilterCounts) {
+    /// The next record the streaming filters kept (bad rows are numbered too, never ranked).
+    pub fn push(&mut self, record: &Record) {
         let order = self.seen;
         self.seen += 1;
-        let pvalue = match &record {
-            Record::Variant(v) => v.pvalue.unwrap_or(f64::INFINITY),
-            Record::Bad(_) => {
-                self.bad.push((order, record));
-                return;
-            }
-        };
-        self.heap.push(Ranked { pvalue, order, record });
+        let Record::Variant(v) = record else { return };
+        self.heap.push(Ranked { pvalue: v.pvalue.unwrap_or(f64::INFINITY), order });
         if self.heap.len() > self.n {
             self.heap.pop();
-            counts.beyond_top += 1;
         }
     }
 
-    pub fn into_records(self) -> Vec<Record> {
-        let mut all: Vec<(u64, Record)> = self.heap.into_iter().map(|r| (r.order, r.record)).chain(self.bad).collect();
-        all.sort_by_key(|(order, _)| *order);
-        all.into_iter().map(|(_, r)| r).collect()
+    pub fn finish(self) -> TopSet {
+        let mut orders: Vec<u64> = self.heap.into_iter().map(|r| r.order).collect();
+        orders.sort_unstable();
+        TopSet { orders }
+    }
+}
+
+/// The numbers of the chosen records (see [`TopN`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopSet {
+    orders: Vec<u64>,
+}
+
+impl TopSet {
+    pub fn contains(&self, order: u64) -> bool {
+        self.orders.binary_search(&order).is_ok()
+    }
+
+    /// Whether record number `order` goes on: every bad row, and the chosen variants. A variant left out is
+    /// counted in `beyond_top`.
+    pub fn keep(&self, order: u64, record: &Record, counts: &mut FilterCounts) -> bool {
+        if matches!(record, Record::Bad(_)) || self.contains(order) {
+            return true;
+        }
+        counts.beyond_top += 1;
+        false
     }
 }
 
@@ -201,6 +249,32 @@ mod tests {
     }
 
     #[test]
+    fn region_coordinates_in_integer_scientific_notation() {
+        let r = |s: &str| s.parse::<Region>().map(|r| (r.start, r.end));
+        assert_eq!(r("20:1e5-2e5"), Ok((100_000, 200_000)));
+        assert_eq!(r("chr19:44e6-46e6"), Ok((44_000_000, 46_000_000)), "the README's example");
+        assert_eq!(r("1:1.5e6-2.25E+6"), Ok((1_500_000, 2_250_000)));
+        assert_eq!(r("1:1.50e1"), Ok((15, 15)));
+        assert_eq!(r("1:1e0-9"), Ok((1, 9)));
+        for (bad, why) in [
+            ("1:1.5e0-9", "'1.5e0' is not a whole number of bases"),
+            ("1:1-2.5e-1", "'2.5e-1' is not a whole number"),
+            ("1:1e-3-5", "'1e' is not a whole number"),
+            ("1:1-1e30", "'1e30' is too large for a position"),
+            ("1:1-99999999999999999999", "too large for a position"),
+            ("1:e5-9", "'e5' is not a whole number"),
+            ("1:1.5-9", "'1.5' is not a whole number"),
+            ("1:0x10-20", "'0x10' is not a whole number"),
+            ("1:5-2", "the end 2 is before the start 5"),
+            ("1:0-2", "the start must be at least 1"),
+            ("1:nan-inf", "'nan' is not a whole number"),
+        ] {
+            let err = r(bad).unwrap_err();
+            assert!(err.contains(why) && err.contains(&format!("region '{bad}'")), "{bad}: {err}");
+        }
+    }
+
+    #[test]
     fn region_and_pvalue_filters_count_what_they_drop() {
         let f = Filters { region: Some("chr20:100-200".parse().unwrap()), max_pvalue: Some(0.01), top: None };
         let mut c = FilterCounts::default();
@@ -213,21 +287,38 @@ mod tests {
     }
 
     #[test]
-    fn top_n_keeps_smallest_in_input_order() {
+    fn top_n_keeps_smallest_in_input_order_and_every_bad_row() {
+        let bad = |line: u64| {
+            Record::Bad(crate::variants::BadRow {
+                line,
+                id: None,
+                chrom: None,
+                pos: None,
+                message: format!("line {line}: P '-1' is not a p-value"),
+            })
+        };
+        let records: Vec<Record> = [Some(0.5), Some(0.01), None, Some(0.2), Some(0.01), Some(0.9)]
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| match p {
+                Some(p) => var(i as u64 + 2, "1", 10, Some(p)),
+                None => bad(i as u64 + 2),
+            })
+            .collect();
         let mut top = TopN::new(2);
+        records.iter().for_each(|r| top.push(r));
+        let top = top.finish();
         let mut c = FilterCounts::default();
-        for (i, p) in [0.5, 0.01, 0.2, 0.01, 0.9].into_iter().enumerate() {
-            top.push(var(i as u64 + 2, "1", 10, Some(p)), &mut c);
-        }
-        let lines: Vec<u64> = top
-            .into_records()
+        let kept: Vec<u64> = records
             .iter()
-            .map(|r| match r {
+            .enumerate()
+            .filter(|(i, r)| top.keep(*i as u64, r, &mut c))
+            .map(|(_, r)| match r {
                 Record::Variant(v) => v.line,
                 Record::Bad(b) => b.line,
             })
             .collect();
-        assert_eq!(lines, vec![3, 5]);
+        assert_eq!(kept, vec![3, 4, 6], "the two smallest (ties: the earlier row) and the bad row, in input order");
         assert_eq!(c.beyond_top, 3);
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! A streaming pipeline (nextclade-style): the reader parses rows in order, chunks of rows are oriented,
 //! windowed and hashed in parallel (rayon), and one writer thread appends results in input order, starting a
-//! new shard every `shard_size` scored variants. Memory is bounded by the chunk and row-group sizes, not by
+//! new shard every `shard_size` scored variants. Memory is bounded by the chunk and row-group sizes (lines are
+//! capped at 1 MiB; `--top N` chooses its rows in a first pass holding N numbers), not by
 //! the input. A row that cannot be scored is data (a status), never an abort.
 
 pub mod filter;
@@ -28,8 +29,8 @@ use crate::tables::variants::VariantWriter;
 use crate::variants::{ColumnOverrides, Record, VariantReader};
 use crate::window::WindowSpec;
 
-/// Windows in flight per chunk of rows processed in parallel: 512 windows of 196 kB, ~100 MB. Plain SNVs
-/// have 2 windows (256 rows a chunk); an indel with `--rc --shifts=-1,0,1` has 18.
+/// Windows in flight per chunk of rows processed in parallel: at most 512 windows of 196 kB, ~100 MB. A chunk
+/// has room for 3 windows per role member (an indel's R, A, A′): 170 rows plain, 28 with `--rc --shifts=-1,0,1`.
 const WINDOWS_PER_CHUNK: usize = 512;
 
 /// Default `--max-allele-len`.
@@ -89,6 +90,7 @@ pub fn shard_file_name(shard: u32) -> String {
 pub fn extract_seqs(opts: &ExtractOptions, mode: ProgressMode) -> anyhow::Result<Manifest> {
     anyhow::ensure!(opts.shard_size > 0, "--shard-size must be at least 1");
     let genome = Genome::open(&opts.genome)?;
+    let top = opts.filters.top.map(|n| choose_top(opts, n)).transpose()?;
     let reader = VariantReader::open(&opts.variants, &opts.columns)?;
     let input_format = reader.format().to_string();
     let columns = reader.columns_description();
@@ -117,27 +119,23 @@ pub fn extract_seqs(opts: &ExtractOptions, mode: ProgressMode) -> anyhow::Result
                     Ok(())
                 };
                 let mut chunk = Vec::with_capacity(chunk_rows);
-                let mut top = filters.top.map(filter::TopN::new);
+                let mut order = 0u64;
                 for rec in reader {
                     let rec = rec?;
                     if !filters.keep(&rec, &mut filtered) {
                         continue;
                     }
-                    match top.as_mut() {
-                        Some(top) => top.push(rec, &mut filtered),
-                        None => {
-                            chunk.push(rec);
-                            if chunk.len() == chunk_rows {
-                                send_chunk(std::mem::replace(&mut chunk, Vec::with_capacity(chunk_rows)))?;
-                            }
-                        }
+                    order += 1;
+                    if top.as_ref().is_some_and(|top| !top.keep(order - 1, &rec, &mut filtered)) {
+                        continue;
+                    }
+                    chunk.push(rec);
+                    if chunk.len() == chunk_rows {
+                        send_chunk(std::mem::replace(&mut chunk, Vec::with_capacity(chunk_rows)))?;
                     }
                 }
-                if let Some(top) = top {
-                    chunk.extend(top.into_records());
-                }
-                for part in chunk.chunks(chunk_rows) {
-                    send_chunk(part.to_vec())?;
+                if !chunk.is_empty() {
+                    send_chunk(chunk)?;
                 }
                 Ok(())
             };
@@ -189,6 +187,27 @@ pub fn extract_seqs(opts: &ExtractOptions, mode: ProgressMode) -> anyhow::Result
     let path = opts.out_dir.join(MANIFEST);
     crate::fsutil::write_atomic(&path, &json).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(manifest)
+}
+
+/// The first pass of `--top N` (see [`filter::TopN`]): reads the input once to choose the rows, so that the
+/// second pass streams them in input order in bounded memory. A pipe cannot be read twice.
+fn choose_top(opts: &ExtractOptions, n: usize) -> anyhow::Result<filter::TopSet> {
+    let is_file = std::fs::metadata(&opts.variants).map(|m| m.is_file()).unwrap_or(false);
+    anyhow::ensure!(
+        is_file,
+        "--top reads {} twice (to choose the rows, then to write them in input order in bounded memory), so it \
+         must be a regular file, not a pipe; fix: save the input to a file first",
+        opts.variants.display()
+    );
+    let mut top = filter::TopN::new(n);
+    let mut not_counted = FilterCounts::default();
+    for rec in VariantReader::open(&opts.variants, &opts.columns)? {
+        let rec = rec?;
+        if opts.filters.keep(&rec, &mut not_counted) {
+            top.push(&rec);
+        }
+    }
+    Ok(top.finish())
 }
 
 /// Removes a previous run's manifest and shards first, so a crash never leaves a mix of old and new files

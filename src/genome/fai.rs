@@ -4,6 +4,7 @@
 //! and checks that every sequence line but the last of each contig has the same length (what samtools
 //! requires for random access).
 
+use std::collections::HashMap;
 use std::io::BufRead;
 
 use super::GenomeError;
@@ -23,6 +24,15 @@ impl FaiRecord {
         self.offset + (i / self.line_bases) * self.line_width + i % self.line_bases
     }
 
+    /// [`FaiRecord::end_offset`] for numbers read from a file: `None` when it does not fit in a u64.
+    pub fn checked_end_offset(&self) -> Option<u64> {
+        let Some(last) = self.length.checked_sub(1) else { return Some(self.offset) };
+        (last.checked_div(self.line_bases)?)
+            .checked_mul(self.line_width)?
+            .checked_add(self.offset)?
+            .checked_add(last % self.line_bases + 1)
+    }
+
     /// Uncompressed byte offset just past the contig's last base.
     pub fn end_offset(&self) -> u64 {
         if self.length == 0 {
@@ -33,8 +43,20 @@ impl FaiRecord {
     }
 }
 
-pub fn parse(text: &str, fai_path: &str) -> Result<Vec<FaiRecord>, GenomeError> {
+/// Parses a `.fai`. An empty index, one that ends inside a line (an interrupted write), a malformed line and
+/// a contig listed twice are errors naming the index and the fix.
+pub fn parse(text: &str, fai_path: &str, fasta_path: &str) -> Result<Vec<FaiRecord>, GenomeError> {
+    let empty = || GenomeError::EmptyIndex { index: fai_path.to_string(), fasta: fasta_path.to_string() };
+    if text.trim().is_empty() {
+        return Err(empty());
+    }
+    if !text.ends_with('\n') {
+        let line = text.lines().count() as u64;
+        let why = "the index ends in the middle of a line (truncated: an interrupted `samtools faidx` or copy?)";
+        return Err(GenomeError::BadIndex { path: fai_path.to_string(), line, why: why.into() });
+    }
     let mut records = Vec::new();
+    let mut seen: HashMap<String, u64> = HashMap::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
@@ -57,6 +79,9 @@ pub fn parse(text: &str, fai_path: &str) -> Result<Vec<FaiRecord>, GenomeError> 
         if rec.length > 0 && (rec.line_bases == 0 || rec.line_width < rec.line_bases) {
             return Err(bad("linebases must be > 0 and linewidth >= linebases"));
         }
+        if let Some(first) = seen.insert(rec.name.clone(), i as u64 + 1) {
+            return Err(bad(&format!("contig '{}' is listed twice (lines {first} and {})", rec.name, i + 1)));
+        }
         records.push(rec);
     }
     Ok(records)
@@ -70,7 +95,10 @@ pub fn render(records: &[FaiRecord]) -> String {
     out
 }
 
-/// Scans an uncompressed FASTA stream and builds its index.
+/// Scans an uncompressed FASTA stream and builds its index. Besides ragged lines, a contig name given twice
+/// and a byte in a sequence line that is no base (a `>` not at the start of a line, a space, a tab, a control
+/// or non-ASCII byte) are errors naming the line: they would make the index unusable for random access
+/// (windows read through it would contain them), so they are found here rather than at the first window.
 pub fn build(mut reader: impl BufRead, fasta_path: &str) -> Result<Vec<FaiRecord>, GenomeError> {
     struct Open {
         rec: FaiRecord,
@@ -79,6 +107,7 @@ pub fn build(mut reader: impl BufRead, fasta_path: &str) -> Result<Vec<FaiRecord
     }
     let mut records = Vec::new();
     let mut current: Option<Open> = None;
+    let mut header_lines: HashMap<String, u64> = HashMap::new();
     let mut offset = 0u64;
     let mut line_no = 0u64;
     let mut buf = Vec::new();
@@ -107,10 +136,25 @@ pub fn build(mut reader: impl BufRead, fasta_path: &str) -> Result<Vec<FaiRecord
             if let Some(open) = current.take() {
                 records.push(open.rec);
             }
+            if content.contains(&b'\r') {
+                let why = "a carriage return inside the header line: the file has old-Mac (CR-only) line ends; \
+                           fix: convert them with `tr '\\r' '\\n' < in.fa > out.fa`";
+                return Err(bad(line_no, why.into()));
+            }
             let header = String::from_utf8_lossy(&content[1..]);
             let name = header.split_whitespace().next().unwrap_or("").to_string();
             if name.is_empty() {
                 return Err(bad(line_no, "header line '>' has no sequence name".into()));
+            }
+            if let Some(first) = header_lines.insert(name.clone(), line_no) {
+                return Err(bad(
+                    line_no,
+                    format!(
+                        "contig '{name}' appears twice (headers on lines {first} and {line_no}): contig names must be \
+                         unique, or a window could come from either; fix: rename or remove one of them (e.g. \
+                         `seqkit rmdup -n` keeps the first)"
+                    ),
+                ));
             }
             current = Some(Open {
                 rec: FaiRecord { name, length: 0, offset, line_bases: 0, line_width: 0 },
@@ -124,6 +168,11 @@ pub fn build(mut reader: impl BufRead, fasta_path: &str) -> Result<Vec<FaiRecord
             }
             return Err(bad(line_no, "sequence before the first '>' header: is this a FASTA file?".into()));
         };
+        // Branch-free test of the whole line (it vectorises); the position is looked up only on failure.
+        if content.iter().fold(false, |bad, &c| bad | !c.is_ascii_graphic() | (c == b'>')) {
+            let i = content.iter().position(|&c| !c.is_ascii_graphic() || c == b'>').unwrap_or(0);
+            return Err(bad(line_no, not_a_base(&open.rec.name, content[i], i + 1)));
+        }
         let bases = content.len() as u64;
         if bases == 0 {
             open.short_line_seen = true;
@@ -159,6 +208,22 @@ pub fn build(mut reader: impl BufRead, fasta_path: &str) -> Result<Vec<FaiRecord
     Ok(records)
 }
 
+/// Why byte `c` at 1-based `column` of a sequence line of `contig` cannot be a base.
+fn not_a_base(contig: &str, c: u8, column: usize) -> String {
+    let what = match c {
+        b'>' => "a '>' (a header must start its own line: a lost line break?)".to_string(),
+        b' ' => "a space".to_string(),
+        b'\t' => "a tab".to_string(),
+        b'\r' => "a carriage return inside the line".to_string(),
+        c if c.is_ascii() => format!("the control byte 0x{c:02x}"),
+        c => format!("the non-ASCII byte 0x{c:02x}"),
+    };
+    format!(
+        "column {column} of this sequence line of contig '{contig}' is {what}; sequence lines hold only bases \
+         (letters, '-', '*'); fix the FASTA at this line"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,8 +254,45 @@ mod tests {
     #[test]
     fn parse_round_trip_and_errors() {
         let text = "chr1\t10\t6\t4\t5\n";
-        let recs = parse(text, "x.fai").unwrap();
+        let recs = parse(text, "x.fai", "x").unwrap();
         assert_eq!(render(&recs), text);
-        assert!(parse("chr1\tten\t6\t4\t5\n", "x.fai").unwrap_err().to_string().contains("line 1"));
+        assert!(parse("chr1\tten\t6\t4\t5\n", "x.fai", "x").unwrap_err().to_string().contains("line 1"));
+    }
+
+    #[test]
+    fn empty_truncated_and_duplicate_indexes_are_errors_with_the_fix() {
+        for (text, why) in [
+            ("", "x.fa.fai is empty"),
+            ("\n\n", "x.fa.fai is empty"),
+            ("chr1\t10\t6\t4\t5\nchr2\t10\t2", "x.fa.fai, line 2: the index ends in the middle of a line"),
+            ("chr1\t10\t6\t4\t5\nchr2\t10\n", "x.fa.fai, line 2: expected 5 tab-separated fields"),
+            ("chr1\t10\t6\t4\t5\nchr1\t10\t21\t4\t5\n", "contig 'chr1' is listed twice (lines 1 and 2)"),
+        ] {
+            let err = parse(text, "x.fa.fai", "x.fa").unwrap_err().to_string();
+            assert!(err.contains(why) && err.contains("delete x.fa.fai"), "{text:?}: {err}");
+            assert!(err.contains("samtools faidx x.fa"), "{text:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn duplicate_contigs_and_non_bases_in_sequence_lines_are_found_while_building() {
+        let err = build(&b">a\nACGT\n>b x\nAC\n>a\nGG\n"[..], "x.fa").unwrap_err().to_string();
+        assert!(err.contains("x.fa, line 5: contig 'a' appears twice (headers on lines 1 and 5)"), "{err}");
+        for (fasta, why) in [
+            (&b">a\nACGT\nAC>b\nACGT\n"[..], "line 3: column 3 of this sequence line of contig 'a' is a '>'"),
+            (b">a\nACGT\nAC G\n", "line 3: column 3 of this sequence line of contig 'a' is a space"),
+            (b">a\nACGT \nACGT\n", "line 2: column 5 of this sequence line of contig 'a' is a space"),
+            (b">a\nAC\tT\n", "line 2: column 3 of this sequence line of contig 'a' is a tab"),
+            (b">a\nACGT\rACGT\n", "is a carriage return inside the line"),
+            (b">a\nAC\xc3\xa9T\n", "the non-ASCII byte 0xc3"),
+            (b">a\nAC\x01T\n", "the control byte 0x01"),
+        ] {
+            let err = build(fasta, "x.fa").unwrap_err().to_string();
+            assert!(err.contains(why) && err.contains("fix the FASTA"), "{fasta:?}: {err}");
+        }
+        let err = build(&b">a\rACGT\rAC\r"[..], "x.fa").unwrap_err().to_string();
+        assert!(err.contains("x.fa, line 1: a carriage return inside the header line") && err.contains("tr "), "{err}");
+        // IUPAC codes, soft-masking, gaps and CRLF line ends are fine.
+        build(&b">a\r\nACGTNnRYacgt-*\r\nAC\r\n"[..], "x.fa").unwrap();
     }
 }

@@ -7,6 +7,7 @@ pub mod contigs;
 pub mod fai;
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
@@ -28,8 +29,16 @@ pub enum GenomeError {
     PlainGzip { path: String },
     #[error("{path}, line {line}: {why}")]
     BadFasta { path: String, line: u64, why: String },
-    #[error("{path}, line {line}: {why}")]
+    #[error(
+        "{path}, line {line}: {why}; fix: delete {path} so it is rebuilt, or run `samtools faidx {}`",
+        fasta_of(.path)
+    )]
     BadIndex { path: String, line: u64, why: String },
+    #[error(
+        "{index} is empty (an interrupted `samtools faidx`?), so no contig of {fasta} can be found; fix: delete \
+         {index} so it is rebuilt, or run `samtools faidx {fasta}`"
+    )]
+    EmptyIndex { index: String, fasta: String },
     #[error("{fasta} has no index and {index} cannot be created ({source}); fix: run `samtools faidx {fasta}` where the folder is writable, or copy the FASTA to a writable folder")]
     IndexNotWritable { fasta: String, index: String, source: std::io::Error },
     #[error(
@@ -38,6 +47,11 @@ pub enum GenomeError {
     IndexMismatch { fasta: String, index: String, why: String },
     #[error("{path}: {source}")]
     Bgzf { path: String, source: bgzf::BgzfError },
+}
+
+/// The FASTA a `.fai` path indexes, for messages.
+fn fasta_of(fai: &str) -> &str {
+    fai.strip_suffix(".fai").unwrap_or(fai)
 }
 
 enum Source {
@@ -80,7 +94,7 @@ impl Genome {
             if fai_path.exists() {
                 let text = std::fs::read_to_string(&fai_path)
                     .map_err(|e| GenomeError::Io { path: fai_shown.clone(), source: e })?;
-                fai::parse(&text, &fai_shown)?
+                fai::parse(&text, &fai_shown, &shown)?
             } else {
                 let records = if is_bgzf {
                     let decoder = flate2::read::MultiGzDecoder::new(&data[..]);
@@ -109,9 +123,14 @@ impl Genome {
                 })?;
                 gzi
             };
+            check_nothing_after_the_last_contig(&records, &shown, &fai_shown, |from, to| {
+                bgzf::read_range(&data, &gzi, from, to)
+                    .map_err(|e| GenomeError::Bgzf { path: shown.clone(), source: e })
+            })?;
             Source::Bgzf { data, gzi }
         } else {
             check_plain_index(&data, &records, &shown, &fai_shown)?;
+            check_every_header_is_indexed(&data, &records, &shown, &fai_shown)?;
             Source::Plain(data)
         };
         let index = ContigIndex::new(records.iter().map(|r| r.name.as_str()));
@@ -239,6 +258,84 @@ fn check_plain_index(data: &[u8], records: &[FaiRecord], fasta: &str, index: &st
     Ok(())
 }
 
+/// The first line of `gap` that is neither blank nor the `>` header of a zero-length contig of the index:
+/// the name on it (a header the index does not list, or bases no contig covers), or None.
+fn unlisted_in(gap: &[u8], empty_contigs: &HashSet<&str>) -> Option<String> {
+    gap.split(|&c| c == b'\n').map(|l| l.trim_ascii()).filter(|l| !l.is_empty()).find_map(|line| {
+        let header = String::from_utf8_lossy(line.strip_prefix(b">").unwrap_or(line));
+        let name = header.split_whitespace().next().unwrap_or("").to_string();
+        (line[0] != b'>' || !empty_contigs.contains(name.as_str())).then_some(name)
+    })
+}
+
+fn unindexed(fasta: &str, index: &str, name: &str) -> GenomeError {
+    GenomeError::IndexMismatch {
+        fasta: fasta.to_string(),
+        index: index.to_string(),
+        why: format!("the FASTA has a contig '{name}' that the index does not list (a truncated or older index?)"),
+    }
+}
+
+fn empty_contigs(records: &[FaiRecord]) -> HashSet<&str> {
+    records.iter().filter(|r| r.length == 0).map(|r| r.name.as_str()).collect()
+}
+
+/// A `.fai` cut short at a line end (an interrupted copy) lists fewer contigs than the FASTA: every variant
+/// on the missing ones would be `contig_not_in_genome`. Looks at the bytes between the indexed contigs (in a
+/// matching file only line ends and `>` headers: a few bytes each, whatever the genome size) and fails on any
+/// header the index does not list. Runs after [`check_plain_index`], which validated the offsets.
+fn check_every_header_is_indexed(
+    data: &[u8],
+    records: &[FaiRecord],
+    fasta: &str,
+    index: &str,
+) -> Result<(), GenomeError> {
+    let empty = empty_contigs(records);
+    let mut contigs: Vec<&FaiRecord> = records.iter().filter(|r| r.length > 0).collect();
+    contigs.sort_by_key(|r| r.offset);
+    // Each gap: from the end of the previous contig to the start of the next one's header line. A gap that
+    // holds a contig the index lacks is only read up to that contig's header line.
+    let mut from = 0usize;
+    let mut gaps = Vec::with_capacity(contigs.len() + 1);
+    for rec in &contigs {
+        let off = (rec.offset as usize).min(data.len());
+        let header_start = data[..off.saturating_sub(1)].iter().rposition(|&c| c == b'\n').map_or(0, |p| p + 1);
+        gaps.push(from..header_start.max(from));
+        from = (rec.end_offset() as usize).clamp(from, data.len());
+    }
+    gaps.push(from..data.len());
+    for gap in gaps {
+        if let Some(name) = unlisted_in(&data[gap], &empty) {
+            return Err(unindexed(fasta, index, &name));
+        }
+    }
+    Ok(())
+}
+
+/// The bgzip counterpart of [`check_every_header_is_indexed`], kept cheap (a block or two inflated): after
+/// the last indexed contig only line ends (and headers of empty contigs) may follow, not another contig.
+fn check_nothing_after_the_last_contig(
+    records: &[FaiRecord],
+    fasta: &str,
+    index: &str,
+    read: impl Fn(u64, u64) -> Result<Vec<u8>, GenomeError>,
+) -> Result<(), GenomeError> {
+    let Some(last) = records.iter().filter(|r| r.length > 0).max_by_key(|r| r.offset) else { return Ok(()) };
+    let Some(end) = last.checked_end_offset() else {
+        let why = format!("contig '{}' would end past the end of the file", last.name);
+        return Err(GenomeError::IndexMismatch { fasta: fasta.to_string(), index: index.to_string(), why });
+    };
+    let mut tail = read(end, end.saturating_add(4096))?;
+    if tail.len() == 4096 {
+        // Only whole lines: the last one may be cut.
+        tail.truncate(tail.iter().rposition(|&c| c == b'\n').unwrap_or(0));
+    }
+    match unlisted_in(&tail, &empty_contigs(records)) {
+        Some(name) => Err(unindexed(fasta, index, &name)),
+        None => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -299,6 +396,68 @@ mod tests {
         let err = Genome::open(&p).err().unwrap().to_string();
         assert!(err.contains("does not match") && err.contains("samtools faidx"), "{err}");
         assert!(matches!(Genome::open(&write(dir.path(), "e.fa", b"")), Err(GenomeError::Empty { .. })));
+    }
+
+    #[test]
+    fn an_index_that_lists_fewer_contigs_than_the_fasta_is_detected() {
+        const THREE: &[u8] = b">chr1 test\nacgtA\nCCGGT\nTT\n>empty\n>chr2\nGGGG\n\n>chr3\nAC\n";
+        let dir = tempfile::tempdir().unwrap();
+        for (name, bytes) in [("g.fa", THREE.to_vec()), ("g.fa.gz", bgzf::tests::bgzip(THREE, 7))] {
+            let fasta = write(dir.path(), name, &bytes);
+            let g = Genome::open(&fasta).unwrap();
+            assert_eq!(g.contigs().len(), 4);
+            let fai = dir.path().join(format!("{name}.fai"));
+            let full = std::fs::read_to_string(&fai).unwrap();
+            let lines: Vec<&str> = full.lines().collect();
+            // Cut at a line end: the last contig(s) missing.
+            for keep in [2, 3] {
+                std::fs::write(&fai, lines[..keep].iter().map(|l| format!("{l}\n")).collect::<String>()).unwrap();
+                let err = Genome::open(&fasta).err().unwrap().to_string();
+                let missing = if keep == 2 { "chr2" } else { "chr3" };
+                assert!(
+                    err.contains(&format!("the FASTA has a contig '{missing}' that the index does not list"))
+                        && err.contains(&format!("delete {}", fai.display())),
+                    "{name}, {keep} lines: {err}"
+                );
+            }
+            // Empty, and cut inside a line.
+            for (text, why) in [(String::new(), "is empty"), (full[..full.len() - 3].to_string(), "middle of a line")] {
+                std::fs::write(&fai, &text).unwrap();
+                let err = Genome::open(&fasta).err().unwrap().to_string();
+                assert!(err.contains(why) && err.contains("samtools faidx"), "{name}: {err}");
+            }
+            std::fs::remove_file(&fai).unwrap();
+        }
+        // A contig missing in the middle of a plain FASTA's index.
+        let fasta = write(dir.path(), "m.fa", THREE);
+        Genome::open(&fasta).unwrap();
+        let fai = dir.path().join("m.fa.fai");
+        let full = std::fs::read_to_string(&fai).unwrap();
+        let without_chr2: String = full.lines().filter(|l| !l.starts_with("chr2")).map(|l| format!("{l}\n")).collect();
+        std::fs::write(&fai, without_chr2).unwrap();
+        let err = Genome::open(&fasta).err().unwrap().to_string();
+        assert!(err.contains("contig 'chr2' that the index does not list"), "{err}");
+    }
+
+    #[test]
+    fn a_fasta_that_cannot_be_indexed_names_its_line_and_leaves_no_index() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, bytes, why) in [
+            ("dup.fa", &b">chr1\nACGT\n>chr2\nAC\n>chr1\nGG\n"[..], "line 5: contig 'chr1' appears twice"),
+            (
+                "gt.fa",
+                b">chr1\nACGT\nAC>chr2\nGGGG\n",
+                "line 3: column 3 of this sequence line of contig 'chr1' is a '>'",
+            ),
+        ] {
+            let fasta = write(dir.path(), name, bytes);
+            for _ in 0..2 {
+                let err = Genome::open(&fasta).err().unwrap().to_string();
+                assert!(err.contains(&format!("{name}, {why}")), "{err}");
+                assert!(!err.contains("delete"), "the index is not the problem: {err}");
+            }
+            assert!(!dir.path().join(format!("{name}.fai")).exists());
+        }
     }
 
     #[test]

@@ -80,13 +80,14 @@ pub fn merge(opts: &MergeOptions, mode: ProgressMode) -> anyhow::Result<MergeRep
     let plan = plan::plan(opts, &ns)?;
     let read = |id: &str, expect: Expect| read_entry_or_legacy(&ns, opts, id, expect);
 
-    // The output shape, from the first readable entry (all others must match it); our own entries first, so
-    // that a legacy entry of the wrong shape does not set the shape the others are held to. Summary entries
-    // do not record the bin count: their sums were split and taken at predict time.
+    // The output shape: the one predict recorded in the namespace's fingerprint.json, which every entry, ours
+    // or legacy, is held to. A namespace written before shapes were recorded falls back to the first readable
+    // entry (our own entries first, so that a legacy entry of the wrong shape does not set the shape).
     let mut corrupt: Vec<String> = Vec::new();
-    let mut shape = None;
+    let mut shape = ns.output_shape().map(|[b, t]| (Some(b), t));
     let ordered = plan.needed.iter().zip(&plan.ours);
-    for (id, _) in ordered.clone().filter(|(_, o)| **o).chain(ordered.filter(|(_, o)| !**o)) {
+    let fallback = ordered.clone().filter(|(_, o)| **o).chain(ordered.filter(|(_, o)| !**o));
+    for (id, _) in fallback.take(if shape.is_some() { 0 } else { usize::MAX }) {
         match read(id, Expect::default()) {
             Some((EntryData::Full(_), [b, t])) => shape = Some((Some(b), t)),
             Some((_, [_, t])) => shape = Some((None, t)),
@@ -194,7 +195,11 @@ fn read_entry_or_legacy(
     }
     let legacy = opts.legacy.as_ref().filter(|l| l.contains(id))?;
     let fp = &opts.fingerprint;
-    let converted = legacy.read(id, &fp.head).and_then(|a| {
+    let read = match (expect.bins, expect.tracks) {
+        (Some(bins), Some(tracks)) => legacy.read_expecting(id, &fp.head, bins, tracks).map_err(|e| e.to_string()),
+        _ => legacy.read(id, &fp.head),
+    };
+    let converted = read.and_then(|a| {
         let (bins, tracks) = (expect.bins.unwrap_or(a.bins), expect.tracks.unwrap_or(a.tracks));
         let a = a
             .expect_shape(&fp.head, bins, tracks)

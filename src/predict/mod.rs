@@ -100,6 +100,12 @@ pub fn predict(opts: &PredictOptions, mode: ProgressMode) -> anyhow::Result<Pred
         "--store summary splits the sums at the middle bin, which needs an even bin count; {} outputs {bins} bins; fix: use --store float32 or float16",
         opts.model.display()
     );
+    // Record the model's output shape for every later reader (merge holds each entry to it). A shape the
+    // namespace recorded differently is an error; failing to write it (a read-only cache whose entries are all
+    // there) is not: merge then falls back to the entries' own shape.
+    if let Err(e @ crate::cache::CacheError::ShapeConflict { .. }) = ns.record_output_shape(bins, tracks) {
+        return Err(e.into());
+    }
     let progress = Progress::new(mode, "predict", "sequences", Some(reader.rows() as u64));
 
     let (batch_tx, batch_rx) = bounded::<Batch>(1);

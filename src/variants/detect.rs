@@ -69,7 +69,7 @@ pub(crate) fn sniff_text(path: &Path, bytes: &[u8]) -> Result<bool, InputError> 
     if bytes.is_empty() {
         return Ok(false);
     }
-    let bytes = bytes.iter().position(|&b| b == b'\n').map_or(bytes, |i| &bytes[..=i]);
+    let bytes = bytes.iter().position(|&b| b == b'\n' || b == b'\r').map_or(bytes, |i| &bytes[..=i]);
     let binary = |detail: &str| Err(InputError::Binary { path: path.to_path_buf(), detail: detail.to_string() });
     if bytes.starts_with(b"BCF") {
         return binary("it looks like a BCF (binary VCF); convert it with `bcftools view -Oz -o out.vcf.gz FILE`");

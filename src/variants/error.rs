@@ -43,6 +43,13 @@ pub enum InputError {
     )]
     Compressed { path: PathBuf, kind: &'static str, hint: &'static str },
 
+    #[error(
+        "{}: line {line} is {bytes} bytes long, more than the {} a header line may have: this is not a variant \
+         table or VCF header (is it the right file?)",
+        .path.display(), human_limit()
+    )]
+    LongHeaderLine { path: PathBuf, line: u64, bytes: u64 },
+
     #[error("{}", unmapped_message(.path, *.line, .header, .missing, .hint))]
     UnmappedColumns { path: PathBuf, line: u64, header: Vec<String>, missing: Vec<&'static str>, hint: String },
 
@@ -52,6 +59,11 @@ pub enum InputError {
         .path.display(), .header.join(", ")
     )]
     OverrideColumnAbsent { path: PathBuf, line: u64, key: &'static str, column: String, header: Vec<String> },
+}
+
+fn human_limit() -> &'static str {
+    const _: () = assert!(super::lines::MAX_LINE == 1 << 20, "update the message");
+    "1 MiB"
 }
 
 fn unmapped_message(path: &Path, line: u64, header: &[String], missing: &[&str], hint: &str) -> String {

@@ -6,19 +6,67 @@ use std::path::PathBuf;
 use super::detect::{self, Compression};
 use super::InputError;
 
-/// Line-by-line reader over the decompressed stream; strips `\n`, `\r\n` and a UTF-8 byte-order mark.
+/// Longest line kept (1 MiB). A longer line is read to its end without being stored (its length is counted),
+/// so memory stays bounded whatever the input: one 6 GB line in a gzip costs 1 MiB, not 6 GB.
+pub const MAX_LINE: usize = 1 << 20;
+
+/// Line-by-line reader over the decompressed stream; strips `\n`, `\r\n` and a UTF-8 byte-order mark. A file
+/// with old-Mac line ends (`\r` alone, told from the first line end) is read by `\r`.
 pub(crate) struct LineReader {
     pub path: PathBuf,
     pub inner: Box<dyn BufRead + Send>,
     pub compression: Compression,
     /// Number of lines read so far (= 1-based number of the line in `buf`).
     pub line: u64,
+    /// The line's first [`MAX_LINE`] bytes.
     pub buf: Vec<u8>,
+    /// Bytes of the line that did not fit in `buf` (not stored); 0 for a line that fit.
+    pub overflow: u64,
+    /// The line terminator, found at the first line end.
+    eol: Eol,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Eol {
+    /// Not seen yet.
+    Unknown,
+    /// `\n` or `\r\n`.
+    Lf,
+    /// Old-Mac line ends: `\r` alone.
+    Cr,
+}
+
+/// The end of the line in `chunk` (the index of its terminator), and the line ending known after it. While
+/// unknown: a `\r` followed by `\n` is CRLF; a `\r` followed by other bytes is an old-Mac line end unless a `\n`
+/// comes later in the chunk (then it is a stray `\r` inside a line of an LF file); a `\r` at the very end of
+/// the chunk ends the line and leaves the question to the caller.
+fn find_eol(chunk: &[u8], eol: Eol) -> (Option<usize>, Eol) {
+    match eol {
+        Eol::Lf => (chunk.iter().position(|&b| b == b'\n'), eol),
+        Eol::Cr => (chunk.iter().position(|&b| b == b'\r'), eol),
+        Eol::Unknown => {
+            let mut from = 0;
+            loop {
+                let Some(i) = chunk[from..].iter().position(|&b| b == b'\n' || b == b'\r').map(|i| from + i) else {
+                    return (None, eol);
+                };
+                if chunk[i] == b'\n' {
+                    return (Some(i), Eol::Lf);
+                }
+                match chunk.get(i + 1) {
+                    None => return (Some(i), Eol::Unknown),
+                    Some(b'\n') => return (Some(i + 1), Eol::Lf),
+                    Some(_) if chunk[i + 1..].contains(&b'\n') => from = i + 1,
+                    Some(_) => return (Some(i), Eol::Cr),
+                }
+            }
+        }
+    }
 }
 
 impl LineReader {
     pub fn new(path: PathBuf, inner: Box<dyn BufRead + Send>, compression: Compression) -> LineReader {
-        LineReader { path, inner, compression, line: 0, buf: Vec::new() }
+        LineReader { path, inner, compression, line: 0, buf: Vec::new(), overflow: 0, eol: Eol::Unknown }
     }
 
     fn read_error(&self, source: std::io::Error) -> InputError {
@@ -42,19 +90,54 @@ impl LineReader {
         }
     }
 
-    /// Reads the next line into `buf`; `Ok(false)` at end of file.
+    /// Reads the next line into `buf` (at most [`MAX_LINE`] bytes of it; `overflow` counts the rest);
+    /// `Ok(false)` at end of file.
     pub fn next_line(&mut self) -> Result<bool, InputError> {
         self.buf.clear();
-        match self.inner.read_until(b'\n', &mut self.buf) {
-            Ok(0) => return Ok(false),
-            Ok(_) => {}
-            Err(e) => return Err(self.read_error(e)),
+        self.overflow = 0;
+        let mut any = false;
+        loop {
+            let chunk = match self.inner.fill_buf() {
+                Ok(chunk) => chunk,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(self.read_error(e)),
+            };
+            if chunk.is_empty() {
+                break;
+            }
+            any = true;
+            let (end, eol) = find_eol(chunk, self.eol);
+            self.eol = eol;
+            let content = &chunk[..end.unwrap_or(chunk.len())];
+            let keep = content.len().min(MAX_LINE - self.buf.len());
+            self.buf.extend_from_slice(&content[..keep]);
+            self.overflow += (content.len() - keep) as u64;
+            let used = end.map_or(chunk.len(), |i| i + 1);
+            self.inner.consume(used);
+            if end.is_some() {
+                if self.eol == Eol::Unknown {
+                    // A '\r' ended the buffer: the next bytes decide between CRLF and CR-only.
+                    let next = match self.inner.fill_buf() {
+                        Ok(next) => (next.first().copied(), next.contains(&b'\n')),
+                        Err(e) => return Err(self.read_error(e)),
+                    };
+                    match next {
+                        (Some(b'\n'), _) => {
+                            self.inner.consume(1);
+                            self.eol = Eol::Lf;
+                        }
+                        (Some(_), has_lf) => self.eol = if has_lf { Eol::Lf } else { Eol::Cr },
+                        (None, _) => {}
+                    }
+                }
+                break;
+            }
+        }
+        if !any {
+            return Ok(false);
         }
         self.line += 1;
-        if self.buf.last() == Some(&b'\n') {
-            self.buf.pop();
-        }
-        if self.buf.last() == Some(&b'\r') {
+        if self.eol != Eol::Cr && self.overflow == 0 && self.buf.last() == Some(&b'\r') {
             self.buf.pop();
         }
         if self.line == 1 && self.buf.starts_with(&[0xEF, 0xBB, 0xBF]) {
@@ -63,9 +146,18 @@ impl LineReader {
         Ok(true)
     }
 
+    /// The length of the current line in bytes, stored or not.
+    pub fn line_len(&self) -> u64 {
+        self.buf.len() as u64 + self.overflow
+    }
+
     /// Next non-blank line before the data; binary content here is fatal.
     pub fn next_header_line(&mut self) -> Result<Option<(u64, String)>, InputError> {
         while self.next_line()? {
+            if self.overflow > 0 {
+                let (path, line, bytes) = (self.path.clone(), self.line, self.line_len());
+                return Err(InputError::LongHeaderLine { path, line, bytes });
+            }
             let binary = |detail: String| InputError::Binary { path: self.path.clone(), detail };
             if self.buf.contains(&0) {
                 return Err(binary(format!("line {} contains NUL bytes", self.line)));
@@ -83,6 +175,7 @@ impl LineReader {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Read;
 
     fn reader(bytes: &'static [u8]) -> LineReader {
         LineReader::new(PathBuf::from("x.txt"), Box::new(bytes), Compression::Plain)
@@ -98,6 +191,66 @@ mod tests {
         }
         let expected = [(1, "a"), (2, ""), (3, "b"), (4, "c")].map(|(n, s)| (n, s.to_string()));
         assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn old_mac_line_ends_are_line_ends() {
+        let mut r = reader(b"CHR\tBP\rx\t1\r\ry\t2");
+        r.check_start().unwrap();
+        let mut got = Vec::new();
+        while r.next_line().unwrap() {
+            got.push((r.line, String::from_utf8(r.buf.clone()).unwrap()));
+        }
+        let expected = [(1, "CHR\tBP"), (2, "x\t1"), (3, ""), (4, "y\t2")].map(|(n, s)| (n, s.to_string()));
+        assert_eq!(got, expected);
+        // A CR inside a line of an LF file is left alone (only the CR of a CRLF end is removed).
+        let mut r = reader(b"a\rb\r\nc\n");
+        r.check_start().unwrap();
+        assert!(r.next_line().unwrap());
+        assert_eq!(r.buf, b"a\rb");
+        // Whatever the buffer boundaries (the reader gets the first 8 bytes alone, as `open_stream` gives them).
+        for text in
+            [&b"CHR BP\r1 5\r2 6\r"[..], b"CHR BP\r\n1 5\r\n2 6\r\n", b"CHR BP\n1 5\n2 6", b"CHR BP\t\r1 5\r2 6"]
+        {
+            for head in [3, 6, 7, 8] {
+                let (a, b) = text.split_at(head);
+                let chained: Box<dyn BufRead + Send> = Box::new(std::io::BufReader::new(a.chain(b)));
+                let mut r = LineReader::new(PathBuf::from("x.txt"), chained, Compression::Plain);
+                let mut got = Vec::new();
+                while r.next_line().unwrap() {
+                    got.push(String::from_utf8(r.buf.clone()).unwrap().trim().to_string());
+                }
+                assert_eq!(got, ["CHR BP", "1 5", "2 6"], "{text:?} split at {head}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_line_longer_than_the_cap_is_counted_not_stored() {
+        // Through a small buffer, so that the long line spans many reads.
+        let mut text = b"short\n".to_vec();
+        text.extend(std::iter::repeat_n(b'A', 3 * MAX_LINE + 5));
+        text.extend_from_slice(b"\r\nnext\n");
+        let text: &'static [u8] = Box::leak(text.into_boxed_slice());
+        let mut r = LineReader::new(
+            PathBuf::from("x.txt"),
+            Box::new(std::io::BufReader::with_capacity(4096, text)),
+            Compression::Plain,
+        );
+        assert!(r.next_line().unwrap());
+        assert_eq!((r.buf.as_slice(), r.overflow), (&b"short"[..], 0));
+        assert!(r.next_line().unwrap());
+        assert_eq!((r.line, r.buf.len(), r.line_len()), (2, MAX_LINE, 3 * MAX_LINE as u64 + 6));
+        assert!(r.buf.capacity() < 2 * MAX_LINE, "the line is not held in memory");
+        assert!(r.next_line().unwrap());
+        assert_eq!((r.line, r.buf.as_slice(), r.overflow), (3, &b"next"[..], 0));
+        assert!(!r.next_line().unwrap());
+        // A header line that long is fatal, naming the line.
+        let mut long_header = vec![b'#'; MAX_LINE + 1];
+        long_header.push(b'\n');
+        let mut r = reader(Box::leak(long_header.into_boxed_slice()));
+        let err = r.next_header_line().unwrap_err().to_string();
+        assert!(err.contains("x.txt: line 1 is 1048577 bytes long"), "{err}");
     }
 
     #[test]

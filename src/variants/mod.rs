@@ -224,7 +224,26 @@ impl Iterator for VariantReader {
                     Ok(true) => {}
                 }
                 line_no = self.lines.line;
-                match std::str::from_utf8(&self.lines.buf) {
+                let mut kept = &self.lines.buf[..];
+                if self.lines.overflow > 0 {
+                    // A VCF row needs only its first 10 columns (a genotype VCF of 500,000 samples has rows of
+                    // megabytes): read them when they are within the kept part. Any other row that long is bad.
+                    let tenth_tab = kept.iter().enumerate().filter(|(_, &b)| b == b'\t').nth(9).map(|(i, _)| i);
+                    match (&self.parser, tenth_tab) {
+                        (Parser::Vcf(_), Some(i)) => kept = &kept[..i],
+                        _ => {
+                            let msg = format!(
+                                "the line is {} bytes long, more than the {} a row may have: not a variant row (lost \
+                                 line breaks? a file pasted into one line?); row skipped",
+                                self.lines.line_len(),
+                                MAX_LINE_TEXT
+                            );
+                            self.queue.push_back(bad(line_no, &msg));
+                            continue;
+                        }
+                    }
+                }
+                match std::str::from_utf8(kept) {
                     Ok(t) => t,
                     Err(_) => {
                         self.queue.push_back(bad(line_no, "not valid UTF-8 text (binary data, or a non-UTF-8 encoding such as Latin-1: convert with `iconv -f latin1 -t utf-8`)"));
@@ -246,6 +265,10 @@ impl Iterator for VariantReader {
         }
     }
 }
+
+/// [`lines::MAX_LINE`] for messages.
+const MAX_LINE_TEXT: &str = "1 MiB";
+const _: () = assert!(lines::MAX_LINE == 1 << 20, "update MAX_LINE_TEXT");
 
 /// A [`Record::Bad`] with no partial fields.
 fn bad(line: u64, what: &str) -> Record {
@@ -395,6 +418,48 @@ mod tests {
         assert!(matches!(&recs[..], [Record::Variant(v)] if v.pos == 5 && v.other_allele == "G"));
         let o: ColumnOverrides = "chrom=nope".parse().unwrap();
         assert!(VariantReader::open(f.path(), &o).err().unwrap().to_string().contains("nope"));
+    }
+
+    #[test]
+    fn a_row_longer_than_1_mib_is_a_bad_row_and_the_run_goes_on() {
+        let mut text = b"CHR\tBP\tA1\tA2\n1\t5\tA\tG\n1\t6\tA\t".to_vec();
+        text.extend(std::iter::repeat_n(b'G', 3 << 20));
+        text.extend_from_slice(b"\n1\t7\tA\tG\n");
+        for bytes in [text.clone(), gz(&text)] {
+            let recs = records(&bytes);
+            assert_eq!(recs.len(), 3);
+            let Record::Bad(b) = &recs[1] else { panic!("{:?}", &recs[1]) };
+            assert!(
+                b.message.starts_with("line 3: the line is 3145734 bytes long, more than the 1 MiB"),
+                "{}",
+                b.message
+            );
+            assert!(matches!(&recs[2], Record::Variant(v) if v.line == 4 && v.pos == 7));
+        }
+        // A VCF row of many samples: its first 10 columns are read.
+        let mut vcf = b"##fileformat=VCFv4.2\n##FORMAT=<ID=LP,Number=A>\n".to_vec();
+        vcf.extend_from_slice(b"#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS1\tS2\n");
+        vcf.extend_from_slice(b"1\t10\trs1\tG\tA\t.\tPASS\t.\tLP\t2");
+        vcf.extend(std::iter::repeat_n(&b"\t0"[..], 1 << 20).flatten());
+        vcf.extend_from_slice(b"\n1\t11\trs2\tG\tA\t.\tPASS\t.\tLP\t1\n");
+        let recs = records(&vcf);
+        assert!(
+            matches!(&recs[..], [Record::Variant(a), Record::Variant(b)]
+            if a.line == 4 && (a.pvalue.unwrap() - 0.01).abs() < 1e-15 && b.line == 5),
+            "{recs:?}"
+        );
+    }
+
+    #[test]
+    fn old_mac_line_ends_give_rows_not_one_header() {
+        let recs = records(b"CHR\tBP\tSNP\tA1\tA2\tP\r1\t100\trs1\tA\tG\t0.5\r1\t200\trs2\tC\tT\t0.1\r");
+        assert_eq!(recs.len(), 2, "{recs:?}");
+        assert!(
+            matches!(&recs[1], Record::Variant(v) if v.line == 3 && v.id.as_deref() == Some("rs2") && v.pvalue == Some(0.1))
+        );
+        let r = open(b"##fileformat=VCFv4.2\r#CHROM\tPOS\tID\tREF\tALT\r1\t10\trs1\tG\tA\r").unwrap();
+        assert_eq!(r.format(), &InputFormat::Vcf);
+        assert_eq!(r.count(), 1);
     }
 
     #[test]

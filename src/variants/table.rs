@@ -21,6 +21,59 @@ pub(crate) fn parse_stat(s: &str) -> Result<Option<f64>, ()> {
     }
 }
 
+/// Largest length of a field value quoted back in a row's message (the rest is elided), so that a bad row
+/// stays small however long its line (up to the 1 MiB line cap).
+const SHOWN_MAX: usize = 60;
+
+/// `s` for a message: at most [`SHOWN_MAX`] characters, then `…`.
+pub(crate) fn shown(s: &str) -> std::borrow::Cow<'_, str> {
+    match s.char_indices().nth(SHOWN_MAX) {
+        Some((i, _)) => format!("{}… ({} bytes)", &s[..i], s.len()).into(),
+        None => s.into(),
+    }
+}
+
+/// What is wrong with a p-value read from column (or FORMAT key) `name`, or the value: `Ok(None)` for a
+/// missing-value token (`NA`, `.`, ...). `NaN`, infinities, PLINK's `-9` missing code and anything outside
+/// [0, 1] are errors, so that such a row is never scored, never passes `--max-pvalue` and is never ranked by
+/// `--top`.
+pub(crate) fn parse_pvalue(name: &str, text: &str) -> Result<Option<f64>, String> {
+    let p = checked_stat(name, text)?;
+    match p {
+        Some(-9.0) => Err(plink_missing(name, text)),
+        Some(p) if !(0.0..=1.0).contains(&p) => {
+            Err(format!("{name} '{}' is not a p-value: a p-value is between 0 and 1", shown(text.trim())))
+        }
+        p => Ok(p),
+    }
+}
+
+/// A -log10(p) value (`LP`, `LOG10P`): `Ok(Some(p))` with p = 10^-value. Negative values (p > 1), `NaN`,
+/// infinities and PLINK's `-9` are errors, as for [`parse_pvalue`].
+pub(crate) fn parse_neg_log10_p(name: &str, text: &str) -> Result<Option<f64>, String> {
+    match checked_stat(name, text)? {
+        Some(-9.0) => Err(plink_missing(name, text)),
+        Some(lp) if lp < 0.0 => Err(format!(
+            "{name} '{}' is negative: -log10(p) is at least 0 (a p-value is at most 1)",
+            shown(text.trim())
+        )),
+        lp => Ok(lp.map(|lp| 10f64.powf(-lp))),
+    }
+}
+
+/// A number or a missing token; `NaN` and non-numbers are errors naming `name`.
+fn checked_stat(name: &str, text: &str) -> Result<Option<f64>, String> {
+    let t = text.trim();
+    if t.eq_ignore_ascii_case("nan") {
+        return Err(format!("{name} '{t}' is NaN, not a p-value (a failed test?): the row is not scored"));
+    }
+    parse_stat(t).map_err(|()| format!("{name} '{}' is not a number", shown(t)))
+}
+
+fn plink_missing(name: &str, text: &str) -> String {
+    format!("{name} '{}' is PLINK's missing-value code, not a p-value: the row is not scored", text.trim())
+}
+
 /// Integer positions, also written as `1234.0` or `1e6` as long as the value is integral.
 pub(crate) fn parse_position(s: &str) -> Option<i64> {
     let s = s.trim();
@@ -174,12 +227,12 @@ impl TableParser {
         }
         let (pos_name, pos_text) = col(Role::Pos).unwrap_or_default();
         let Some(pos) = parse_position(pos_text) else {
-            return Err(fail(format!("{pos_name} '{pos_text}' is not an integer position"), &f));
+            return Err(fail(format!("{pos_name} '{}' is not an integer position", shown(pos_text)), &f));
         };
         let (effect_allele, other_allele) = match &self.plink2 {
             Some(p) => {
                 if let Some(t) = p.test.map(|t| f[t]).filter(|t| !t.eq_ignore_ascii_case("ADD")) {
-                    return Err(fail(format!("TEST={t} row skipped: only ADD rows are scored"), &f));
+                    return Err(fail(format!("TEST={} row skipped: only ADD rows are scored", shown(t)), &f));
                 }
                 plink2_alleles(f[p.a1], f[p.reference], f[p.alt]).map_err(|m| fail(m, &f))?
             }
@@ -188,7 +241,9 @@ impl TableParser {
         let stat = |role: Role| -> Result<Option<f64>, Box<BadRow>> {
             match col(role) {
                 None => Ok(None),
-                Some((name, s)) => parse_stat(s).map_err(|()| fail(format!("{name} '{s}' is not a number"), &f)),
+                Some((name, s)) => {
+                    parse_stat(s).map_err(|()| fail(format!("{name} '{}' is not a number", shown(s)), &f))
+                }
             }
         };
         let beta = match col(Role::Beta) {
@@ -201,10 +256,12 @@ impl TableParser {
                 or => or.map(f64::ln),
             },
         };
-        let pvalue = match col(Role::Pvalue) {
-            Some(_) => stat(Role::Pvalue)?,
-            None => stat(Role::NegLog10P)?.map(|lp| 10f64.powf(-lp)),
-        };
+        let pvalue = match (col(Role::Pvalue), col(Role::NegLog10P)) {
+            (Some((name, s)), _) => parse_pvalue(name, s),
+            (None, Some((name, s))) => parse_neg_log10_p(name, s),
+            (None, None) => Ok(None),
+        }
+        .map_err(|m| fail(m, &f))?;
         Ok(RawVariant {
             line,
             id: col(Role::Id).map(|c| c.1).filter(|s| !is_missing(s)).map(str::to_string),
@@ -229,14 +286,16 @@ fn plink2_alleles<'a>(a1: &'a str, reference: &'a str, alt: &'a str) -> Result<(
     if a1.eq_ignore_ascii_case(reference) {
         if alt.contains(',') {
             return Err(format!(
-                "A1 '{a1}' is REF but ALT '{alt}' lists several alleles; the other allele is ambiguous"
+                "A1 '{}' is REF but ALT '{}' lists several alleles; the other allele is ambiguous",
+                shown(a1),
+                shown(alt)
             ));
         }
         Ok((a1, alt))
     } else if alt.split(',').any(|a| a.eq_ignore_ascii_case(a1)) {
         Ok((a1, reference))
     } else {
-        Err(format!("A1 '{a1}' is neither REF '{reference}' nor ALT '{alt}'"))
+        Err(format!("A1 '{}' is neither REF '{}' nor ALT '{}'", shown(a1), shown(reference), shown(alt)))
     }
 }
 
@@ -373,8 +432,52 @@ mod tests {
         assert!(bad(row(&p, 9, "\t100\trs1\tA\tG\t0.1\t0.1\t0.1")).message.contains("CHR is empty"));
         assert!(bad(row(&p, 9, "1\t100\trs1\tA\tG\tx\t0.1\t0.1")).message.contains("BETA 'x' is not a number"));
         assert!(bad(row(&p, 10, "CHR\tBP\tSNP\tA1\tA2\tBETA\tSE\tP")).message.contains("repeated header"));
-        let v = variant(row(&p, 11, "1\t1.5e6\t.\tA\tG\tNA\t\tnan\t"));
+        let v = variant(row(&p, 11, "1\t1.5e6\t.\tA\tG\tnan\t\tNA\t"));
         assert_eq!((v.pos, v.id, v.beta, v.se, v.pvalue), (1_500_000, None, None, None, None));
+    }
+
+    #[test]
+    fn long_values_are_cut_in_messages() {
+        let p = parser("CHR\tBP\tA1\tA2", "").unwrap();
+        let long = "9".repeat(100) + "x";
+        let b = bad(row(&p, 2, &format!("1\t{long}\tA\tG")));
+        assert_eq!(b.message, format!("line 2: BP '{}… (101 bytes)' is not an integer position", &long[..60]));
+    }
+
+    #[test]
+    fn pvalues_that_are_not_p_values_are_bad_rows() {
+        let p = parser("CHR\tBP\tSNP\tA1\tA2\tP", "").unwrap();
+        for (text, why) in [
+            ("-1", "P '-1' is not a p-value: a p-value is between 0 and 1"),
+            ("2", "P '2' is not a p-value"),
+            ("1.0000001", "is not a p-value"),
+            ("NaN", "P 'NaN' is NaN, not a p-value"),
+            ("nan", "is NaN"),
+            ("inf", "P 'inf' is not a number"),
+            ("-inf", "is not a number"),
+            ("-9", "P '-9' is PLINK's missing-value code"),
+        ] {
+            let b = bad(row(&p, 5, &format!("1\t100\trs1\tA\tG\t{text}")));
+            assert!(b.message.starts_with("line 5: ") && b.message.contains(why), "{text}: {}", b.message);
+            assert_eq!((b.id.as_deref(), b.chrom.as_deref(), b.pos), (Some("rs1"), Some("1"), Some(100)));
+        }
+        for (text, want) in [("0", Some(0.0)), ("1", Some(1.0)), ("1e-300", Some(1e-300)), ("NA", None), (".", None)] {
+            assert_eq!(variant(row(&p, 6, &format!("1\t100\trs1\tA\tG\t{text}"))).pvalue, want, "{text}");
+        }
+        let p = parser("CHR BP A1 A2 LOG10P", "").unwrap();
+        for (text, why) in [
+            ("-1", "LOG10P '-1' is negative: -log10(p) is at least 0"),
+            ("-0.5", "is negative"),
+            ("-9", "LOG10P '-9' is PLINK's missing-value code"),
+            ("NaN", "is NaN"),
+            ("inf", "is not a number"),
+        ] {
+            let b = bad(row(&p, 7, &format!("1 10 A G {text}")));
+            assert!(b.message.starts_with("line 7: ") && b.message.contains(why), "{text}: {}", b.message);
+        }
+        assert_eq!(variant(row(&p, 8, "1 10 A G 0")).pvalue, Some(1.0));
+        assert_eq!(variant(row(&p, 8, "1 10 A G 400")).pvalue, Some(0.0), "underflows to 0, still a p-value");
+        assert_eq!(variant(row(&p, 8, "1 10 A G NA")).pvalue, None);
     }
 
     #[test]

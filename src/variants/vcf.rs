@@ -2,11 +2,20 @@
 
 use std::collections::VecDeque;
 
-use super::table::parse_stat;
+use super::table::{parse_neg_log10_p, parse_pvalue, parse_stat, shown};
 use super::{AlleleSource, BadRow, RawVariant, Record};
 
 /// FORMAT keys read from the first sample. `P` is not part of the GWAS-VCF spec but some files carry it.
 const STAT_KEYS: [&str; 4] = ["ES", "SE", "LP", "P"];
+
+/// How each of [`STAT_KEYS`] is read (`name` is `FORMAT KEY`, for the message): LP as a p-value 10^-LP,
+/// and both LP and P checked to be a p-value in [0, 1] (NaN, PLINK's -9 and values out of range are errors).
+type StatParser = fn(name: &str, text: &str) -> Result<Option<f64>, String>;
+const STAT_PARSERS: [StatParser; 4] = [number, number, parse_neg_log10_p, parse_pvalue];
+
+fn number(name: &str, text: &str) -> Result<Option<f64>, String> {
+    parse_stat(text).map_err(|()| format!("{name} '{}' is not a number", shown(text.trim())))
+}
 
 pub(crate) struct VcfParser {
     /// Name of the first sample column, when the header has FORMAT and a sample.
@@ -78,7 +87,7 @@ impl VcfParser {
             return;
         }
         let Ok(pos) = f[1].parse::<i64>() else {
-            out.push_back(bad(format!("POS '{}' is not an integer", f[1]), None));
+            out.push_back(bad(format!("POS '{}' is not an integer", shown(f[1])), None));
             return;
         };
         let alts: Vec<&str> = f[4].split(',').map(str::trim).collect();
@@ -101,7 +110,7 @@ impl VcfParser {
                 other_allele: f[3].to_string(),
                 beta: at(&stats.es),
                 se: at(&stats.se),
-                pvalue: at(&stats.lp).map(|lp| 10f64.powf(-lp)).or_else(|| at(&stats.p)),
+                pvalue: at(&stats.p_from_lp).or_else(|| at(&stats.p)),
                 source: AlleleSource::Vcf,
             }));
         }
@@ -116,9 +125,10 @@ impl VcfParser {
         let keys: Vec<&str> = f[8].split(':').collect();
         let values: Vec<&str> = f[9].split('\t').next().unwrap_or("").split(':').collect();
         let get = |key: &str| keys.iter().position(|k| *k == key).and_then(|i| values.get(i)).copied();
-        for (key, slot) in STAT_KEYS.iter().zip([&mut out.es, &mut out.se, &mut out.lp, &mut out.p]) {
+        let slots = [&mut out.es, &mut out.se, &mut out.p_from_lp, &mut out.p];
+        for ((key, parse), slot) in STAT_KEYS.iter().zip(STAT_PARSERS).zip(slots) {
             if let Some(v) = get(key) {
-                *slot = Some(per_alt(key, v, n_alts)?);
+                *slot = Some(per_alt(key, v, n_alts, parse)?);
             }
         }
         out.id = get("ID").filter(|s| !is_missing_id(s)).map(str::to_string);
@@ -130,21 +140,20 @@ impl VcfParser {
 struct SampleStats {
     es: Option<Vec<Option<f64>>>,
     se: Option<Vec<Option<f64>>>,
-    lp: Option<Vec<Option<f64>>>,
+    /// 10^-LP.
+    p_from_lp: Option<Vec<Option<f64>>>,
     p: Option<Vec<Option<f64>>>,
     id: Option<String>,
 }
 
 /// A `Number=A` value: one entry per ALT allele, or a single entry shared by all.
-fn per_alt(key: &str, value: &str, n_alts: usize) -> Result<Vec<Option<f64>>, String> {
+fn per_alt(key: &str, value: &str, n_alts: usize, parse: StatParser) -> Result<Vec<Option<f64>>, String> {
     let parts: Vec<&str> = value.split(',').collect();
     if parts.len() != n_alts && parts.len() != 1 {
-        return Err(format!("FORMAT {key} '{value}' has {} values for {n_alts} ALT alleles", parts.len()));
+        return Err(format!("FORMAT {key} '{}' has {} values for {n_alts} ALT alleles", shown(value), parts.len()));
     }
-    let parsed = parts
-        .iter()
-        .map(|p| parse_stat(p).map_err(|()| format!("FORMAT {key} '{p}' is not a number")))
-        .collect::<Result<Vec<_>, _>>()?;
+    let name = format!("FORMAT {key}");
+    let parsed = parts.iter().map(|p| parse(&name, p)).collect::<Result<Vec<_>, _>>()?;
     Ok(if parsed.len() == n_alts { parsed } else { vec![parsed[0]; n_alts] })
 }
 
@@ -208,6 +217,32 @@ mod tests {
         assert!(
             matches!(&r[..], [Record::Bad(b)] if b.message == "line 116: FORMAT ES 'x' is not a number" && b.pos == Some(5))
         );
+    }
+
+    #[test]
+    fn format_p_and_lp_must_be_p_values() {
+        let ids: Vec<String> = ["ES", "SE", "LP", "P"].iter().map(|s| s.to_string()).collect();
+        let p = VcfParser::new(Some(GWAS_HEADER), &ids);
+        for (stats, why) in [
+            ("ES:SE:LP\t0.1:0.01:-1", "FORMAT LP '-1' is negative"),
+            ("ES:SE:LP\t0.1:0.01:NaN", "FORMAT LP 'NaN' is NaN"),
+            ("ES:SE:LP\t0.1:0.01:-9", "FORMAT LP '-9' is PLINK's missing-value code"),
+            ("ES:SE:P\t0.1:0.01:2", "FORMAT P '2' is not a p-value"),
+            ("ES:SE:P\t0.1:0.01:-1", "FORMAT P '-1' is not a p-value"),
+            ("ES:SE:P\t0.1:0.01:nan", "FORMAT P 'nan' is NaN"),
+            ("ES:SE:P\t0.1:0.01:inf", "FORMAT P 'inf' is not a number"),
+        ] {
+            let r = parse(&p, 20, &format!("1\t5\trs1\tG\tA\t.\t.\t.\t{stats}"));
+            assert!(
+                matches!(&r[..], [Record::Bad(b)] if b.message.starts_with("line 20: ") && b.message.contains(why)),
+                "{stats}: {r:?}"
+            );
+        }
+        // Per-ALT: one bad value makes the row bad; a good row still gives 10^-LP.
+        let r = parse(&p, 21, "1\t5\t.\tG\tA,T\t.\t.\t.\tLP\t2,-3");
+        assert!(matches!(&r[..], [Record::Bad(b)] if b.message.contains("FORMAT LP '-3' is negative")), "{r:?}");
+        let v = variants(parse(&p, 22, "1\t5\t.\tG\tA\t.\t.\t.\tLP\t2"));
+        assert!((v[0].pvalue.unwrap() - 0.01).abs() < 1e-15);
     }
 
     #[test]
