@@ -3,9 +3,6 @@
 //! check-cache, predict and the workflows' DAG-level skip treat it like any other; `merge` averages the
 //! members of each role.
 
-use std::fmt;
-use std::str::FromStr;
-
 /// The role a window plays in a variant's score.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Role {
@@ -132,46 +129,14 @@ impl Ensemble {
     }
 }
 
-/// Parses `--shifts` (`-1,0,1`).
-pub fn parse_shifts(s: &str) -> Result<Vec<i32>, String> {
-    s.split(',')
-        .map(|t| {
-            let t = t.trim();
-            t.parse::<i32>().map_err(|_| format!("'{t}' is not an integer shift in bp (e.g. --shifts=-1,0,1)"))
-        })
-        .collect()
-}
-
-/// Shifts as a parsed flag value (`--shifts=-1,0,1`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Shifts(pub Vec<i32>);
-
-impl FromStr for Shifts {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        let v = parse_shifts(s)?;
-        Ensemble::new(false, v.clone())?;
-        Ok(Shifts(v))
-    }
-}
-
-impl fmt::Display for Shifts {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0.iter().map(i32::to_string).collect::<Vec<_>>().join(","))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn shifts_are_validated() {
-        assert_eq!("-1,0,1".parse::<Shifts>().unwrap().0, vec![-1, 0, 1]);
-        assert_eq!(" 0 ".parse::<Shifts>().unwrap().0, vec![0]);
-        assert!("0,0".parse::<Shifts>().unwrap_err().contains("twice"));
-        assert!("1,x".parse::<Shifts>().unwrap_err().contains("'x'"));
-        assert!("5000".parse::<Shifts>().unwrap_err().contains("outside"));
+        assert!(Ensemble::new(false, vec![0, 0]).unwrap_err().contains("twice"));
+        assert!(Ensemble::new(false, vec![5000]).unwrap_err().contains("outside"));
         assert!(Ensemble::new(true, vec![]).is_err());
         let e = Ensemble::new(true, vec![-1, 0, 1]).unwrap();
         assert_eq!((e.members_per_role(), e.shifts_text(), e.is_plain()), (6, "-1,0,1".to_string(), false));

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::cache::{Fingerprint, NEncoding, StoreMode};
-use crate::ensemble::{Ensemble, Shifts};
+use crate::ensemble::{Ensemble, MAX_SHIFT};
 use crate::extract::{Filters, Region, DEFAULT_MAX_ALLELE_LEN};
 use crate::model::{Device, ModelOptions};
 use crate::score::Stat;
@@ -39,9 +39,9 @@ pub struct InputArgs {
     /// Also score the reverse complement of every window (predictions flipped back and averaged).
     #[arg(long)]
     pub rc: bool,
-    /// Score every window also moved by these many bp and average (e.g. --shifts=-1,0,1).
-    #[arg(long, default_value = "0", value_name = "T,...", allow_hyphen_values = true, value_parser = clap::value_parser!(Shifts))]
-    pub shifts: Shifts,
+    /// Score every window also moved by these many bp and average (e.g. --shifts=-1,0,1; distinct, within ±1024).
+    #[arg(long, default_value = "0", value_name = "T,...", value_delimiter = ',', allow_hyphen_values = true, value_parser = shift)]
+    pub shifts: Vec<i32>,
     /// REF or ALT alleles longer than this are not scored (status allele_too_long).
     #[arg(long, default_value_t = DEFAULT_MAX_ALLELE_LEN, value_name = "BP")]
     pub max_allele_len: usize,
@@ -80,6 +80,14 @@ pub(crate) fn threads(s: &str) -> Result<usize, String> {
     bounded(s, 1, MAX_THREADS).map_err(|e| format!("{e} (worker threads: 1 to {MAX_THREADS})"))
 }
 
+fn shift(s: &str) -> Result<i32, String> {
+    match s.trim().parse::<i32>() {
+        Ok(t) if t.abs() <= MAX_SHIFT => Ok(t),
+        Ok(t) => Err(format!("shift {t} is outside ±{MAX_SHIFT} bp")),
+        Err(_) => Err(format!("'{s}' is not an integer shift in bp (e.g. --shifts=-1,0,1)")),
+    }
+}
+
 fn pvalue_threshold(s: &str) -> Result<f64, String> {
     match s.trim().parse::<f64>() {
         Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
@@ -104,7 +112,7 @@ impl InputArgs {
             genome: self.genome.clone(),
             out_dir,
             shard_size: self.shard_size,
-            ensemble: Ensemble::new(self.rc, self.shifts.0.clone()).map_err(anyhow::Error::msg)?,
+            ensemble: Ensemble::new(self.rc, self.shifts.clone()).map_err(|e| anyhow::anyhow!("--shifts: {e}"))?,
             max_allele_len: self.max_allele_len,
         })
     }
