@@ -101,6 +101,9 @@ pub fn merge(a: MergeArgs, mode: ProgressMode) -> anyhow::Result<i32> {
         legacy: legacy_cache(a.legacy_cache.as_deref())?,
     };
     let r = merge_step(&opts, mode)?;
+    for w in &r.warnings {
+        eprintln!("warning: {w}");
+    }
     eprintln!("merge: {} of {} variants scored over {} tracks -> {}", r.scored, r.rows_in, r.tracks, r.out);
     Ok(0)
 }
@@ -128,6 +131,9 @@ pub fn run_all(a: RunArgs, threads: Option<usize>, mode: ProgressMode) -> anyhow
     };
     let r = run_pipeline(&opts, mode)?;
     print_extract(&r.extract, &opts.extract.out_dir);
+    for w in &r.merge.warnings {
+        eprintln!("warning: {w}");
+    }
     eprintln!(
         "run: {} sequences: computed {}, cached {}, failed {}; {} variants scored over {} tracks -> {}",
         r.sequences, r.computed, r.cached, r.failed, r.merge.scored, r.merge.tracks, r.merge.out

@@ -47,6 +47,7 @@ pub struct MergeReport {
     pub scored: u64,
     pub tracks: usize,
     pub out: String,
+    pub warnings: Vec<String>,
 }
 
 /// Sequences the merge needed but the cache did not have (or had corrupt).
@@ -166,7 +167,13 @@ pub fn merge(opts: &MergeOptions, mode: ProgressMode) -> anyhow::Result<MergeRep
     out.finish()?;
     let kept: Vec<&Track> = composer.keep.iter().map(|&c| &track_meta[c]).collect();
     write::write_tracks_sidecar(&opts.out, &kept)?;
-    Ok(MergeReport { rows_in: plan.rows_in, scored, tracks: composer.keep.len(), out: opts.out.display().to_string() })
+    Ok(MergeReport {
+        rows_in: plan.rows_in,
+        scored,
+        tracks: composer.keep.len(),
+        out: opts.out.display().to_string(),
+        warnings: plan.warnings,
+    })
 }
 
 /// The statistics the store mode can give: D2 needs every bin, which summary entries do not keep.

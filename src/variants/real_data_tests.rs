@@ -5,15 +5,13 @@ use std::path::PathBuf;
 use super::*;
 
 fn real_dir() -> Option<PathBuf> {
-    let candidates = [
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/real"),
-        PathBuf::from("/work/shared/data/real"),
-    ];
-    let found = candidates.into_iter().find(|p| p.is_dir());
-    if found.is_none() {
-        eprintln!("skipping real-data variant tests: ../shared/data/real is absent");
+    // The same lookup as tests/common: beside the checkout, nowhere else.
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/real");
+    if !dir.is_dir() {
+        eprintln!("SKIP: {} is absent (real-data variant tests need it; see README)", dir.display());
+        return None;
     }
-    found
+    Some(dir)
 }
 
 struct Counts {
