@@ -149,7 +149,14 @@ fn main() -> anyhow::Result<()> {
                             (0..896 * tracks).map(|i| ((i as f32 + seed) * 0.37).sin().abs() + 0.1).collect();
                         ns.write_entry(
                             &m.seq_id,
-                            &entry::encode(StoreMode::Float32, &o, 896, tracks, center.clone())?,
+                            &entry::encode(
+                                StoreMode::Float32,
+                                &o,
+                                896,
+                                tracks,
+                                center.clone(),
+                                &ns.identity(&m.seq_id),
+                            )?,
                         )?;
                         entries += 1;
                     }

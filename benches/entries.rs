@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 
-use enformer_vep::cache::entry::{decode, encode};
+use enformer_vep::cache::entry::{decode, encode, Identity};
 use enformer_vep::cache::{npy, StoreMode};
 
 const BINS: usize = 896;
@@ -30,12 +30,14 @@ fn main() -> anyhow::Result<()> {
         "## cache entry for one [{BINS}, {TRACKS}] output ({:.1} MB as float32)",
         (BINS * TRACKS * 4) as f64 / 1e6
     );
+    let key = enformer_vep::window::seq_id(b"bench");
+    let id = Identity { seq_id: &key, namespace: "bench" };
     let mut ours_f32 = (0.0, 0.0);
     for store in [StoreMode::Float32, StoreMode::Float16, StoreMode::Summary] {
         let t = Instant::now();
         let mut bytes = Vec::new();
         for i in 0..REPS {
-            bytes = encode(store, &output, BINS, TRACKS, 443..453)?;
+            bytes = encode(store, &output, BINS, TRACKS, 443..453, &id)?;
             let p = dir.path().join(format!("{i}.npy.zst"));
             enformer_vep::fsutil::write_atomic(&p, &bytes)?;
         }
@@ -43,7 +45,7 @@ fn main() -> anyhow::Result<()> {
         let t = Instant::now();
         for i in 0..REPS {
             let b = std::fs::read(dir.path().join(format!("{i}.npy.zst")))?;
-            std::hint::black_box(decode(&b, store, BINS, TRACKS)?);
+            std::hint::black_box(decode(&b, store, BINS, TRACKS, &id)?);
         }
         let read = t.elapsed().as_secs_f64() / REPS as f64;
         if store == StoreMode::Float32 {

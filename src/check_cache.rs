@@ -11,6 +11,7 @@ use anyhow::Context;
 use serde::Serialize;
 
 use crate::cache::legacy::LegacyCache;
+use crate::cache::store::{Source, Store};
 use crate::cache::{Cache, Fingerprint};
 use crate::progress::{Progress, ProgressMode};
 use crate::tables::sequences::{SequenceReader, SequenceWriter};
@@ -39,8 +40,8 @@ pub struct CheckSummary {
 }
 
 pub fn check_cache(opts: &CheckOptions, mode: ProgressMode) -> anyhow::Result<CheckSummary> {
-    let cache = Cache::open(&opts.cache)?;
-    let ns = cache.namespace(&opts.fingerprint);
+    let store = Store::new(Cache::open(&opts.cache)?.namespace(&opts.fingerprint), opts.legacy.clone(), 0);
+    let ns = store.namespace();
     let reader = SequenceReader::open(&opts.shard)?;
     let progress = Progress::new(mode, "check-cache", "sequences", Some(reader.rows() as u64));
     let mut todo = SequenceWriter::create(&opts.out)?;
@@ -56,29 +57,17 @@ pub fn check_cache(opts: &CheckOptions, mode: ProgressMode) -> anyhow::Result<Ch
                 bad.sequence.len()
             );
         }
-        let (present, in_legacy) = {
-            let ids: Vec<&str> = batch.iter().map(|r| r.seq_id.as_str()).collect();
-            let present = ns.contains_many(&ids);
-            let in_legacy = match &opts.legacy {
-                Some(l) => {
-                    let absent: Vec<&str> = ids.iter().zip(&present).filter(|(_, p)| !**p).map(|(id, _)| *id).collect();
-                    let found = l.contains_many(&absent);
-                    absent.into_iter().zip(found).filter(|(_, f)| *f).map(|(id, _)| id.to_string()).collect()
-                }
-                None => std::collections::HashSet::new(),
-            };
-            (present, in_legacy)
-        };
+        let found = store.locate_many(&batch.iter().map(|r| r.seq_id.as_str()).collect::<Vec<_>>());
         let n = batch.len() as u64;
-        for (row, present) in batch.into_iter().zip(present) {
+        for (row, found) in batch.into_iter().zip(found) {
             sequences += 1;
-            if present {
-                cached += 1;
-            } else if in_legacy.contains(&row.seq_id) {
-                cached += 1;
-                legacy += 1;
-            } else {
-                todo.push(row.seq_id, row.sequence)?;
+            match found {
+                Source::Ours => cached += 1,
+                Source::Legacy => {
+                    cached += 1;
+                    legacy += 1;
+                }
+                Source::Absent => todo.push(row.seq_id, row.sequence)?,
             }
         }
         progress.inc(n);

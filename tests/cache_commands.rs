@@ -57,6 +57,47 @@ fn bits(v: &[f32]) -> Vec<u32> {
     v.iter().map(|x| x.to_bits()).collect()
 }
 
+/// Issue 10 item 1: entries carry their identity after the array, and the README's two Python lines still read
+/// every store mode exactly (numpy reads only the bytes its header announces).
+#[test]
+fn numpy_reads_identity_carrying_entries_with_the_readme_snippet() {
+    let Some(py) = python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let out: Vec<f32> = (0..896 * 3).map(|i| ((i as f32) * 0.37).sin().abs() * 7.0 + 0.01).collect();
+    let key = enformer_vep::window::seq_id(b"numpy");
+    for store in [StoreMode::Float32, StoreMode::Float16, StoreMode::Summary] {
+        let fp = Fingerprint::new("ab".repeat(32), "human", NEncoding::Zeros, 196_608, store).with_center_bins(10);
+        let ns = Cache::open(dir.path()).unwrap().namespace(&fp);
+        let path =
+            ns.write_entry(&key, &entry::encode(store, &out, 896, 3, 443..453, &ns.identity(&key)).unwrap()).unwrap();
+        let code = format!(
+            "import io, numpy as np, zstandard\npath = {path:?}\n\
+             arr = np.load(io.BytesIO(zstandard.ZstdDecompressor().decompress(open(path, \"rb\").read())))\n\
+             print(arr.dtype.str, list(arr.shape), repr(float(arr.astype('<f8').sum())))"
+        );
+        let o = std::process::Command::new(&py).args(["-c", &code]).output().unwrap();
+        assert!(o.status.success(), "{store:?}: {}", String::from_utf8_lossy(&o.stderr));
+        let got = String::from_utf8_lossy(&o.stdout).trim().to_string();
+        let want_sum: f64 =
+            match entry::decode(&std::fs::read(&path).unwrap(), store, 896, 3, &ns.identity(&key)).unwrap() {
+                entry::EntryData::Full(v) => v.iter().map(|&x| x as f64).sum(),
+                entry::EntryData::Summary(s) => {
+                    [&s.total, &s.center, &s.mirror].iter().flat_map(|h| h.iter().flatten()).sum()
+                }
+            };
+        let (dtype, rows) = match store {
+            StoreMode::Float32 => ("<f4", 896),
+            StoreMode::Float16 => ("<f2", 896),
+            StoreMode::Summary => ("<f8", 6),
+        };
+        let (d, rest) = got.split_once(' ').unwrap();
+        let (shape, sum) = rest.rsplit_once(' ').unwrap();
+        assert_eq!((d, shape), (dtype, format!("[{rows}, 3]").as_str()), "{store:?}: {got}");
+        let sum: f64 = sum.parse().unwrap();
+        assert!((sum - want_sum).abs() <= want_sum.abs() * 1e-9, "{store:?}: numpy sums {sum}, we read {want_sum}");
+    }
+}
+
 #[test]
 fn numpy_fixtures_of_every_protocol_and_form_read_exactly() {
     let Some(py) = python() else { return };
@@ -309,10 +350,12 @@ fn stats_verify_and_gc_commands() {
     let out: Vec<f32> = (0..896 * 4).map(|i| (i % 97) as f32 * 0.25).collect();
     let keys: Vec<String> = (0..6).map(|i| enformer_vep::window::seq_id(format!("w{i}").as_bytes())).collect();
     for k in &keys {
-        ns_a.write_entry(k, &entry::encode(StoreMode::Float32, &out, 896, 4, 443..453).unwrap()).unwrap();
+        ns_a.write_entry(k, &entry::encode(StoreMode::Float32, &out, 896, 4, 443..453, &ns_a.identity(k)).unwrap())
+            .unwrap();
     }
     for k in &keys[..2] {
-        ns_b.write_entry(k, &entry::encode(StoreMode::Summary, &out, 896, 4, 443..453).unwrap()).unwrap();
+        ns_b.write_entry(k, &entry::encode(StoreMode::Summary, &out, 896, 4, 443..453, &ns_b.identity(k)).unwrap())
+            .unwrap();
     }
     let size =
         |k: &str, ns: &enformer_vep::cache::Namespace| std::fs::metadata(ns.entry_path(k).unwrap()).unwrap().len();

@@ -322,12 +322,15 @@ fn damaged_entries_are_named_moved_aside_recomputed_and_never_scored() {
     b[mid] ^= 0x10;
     std::fs::write(path(0), b).unwrap();
     std::fs::write(path(1), &fx.reference[&rels[1]][..fx.reference[&rels[1]].len() / 3]).unwrap();
+    // With the identity of the key it is stored under: only its shape is wrong.
+    let namespace = rels[3].iter().nth(1).unwrap().to_string_lossy().into_owned();
     let wrong_shape = enformer_vep::cache::entry::encode(
         enformer_vep::cache::StoreMode::Float32,
         &vec![0.5f32; 896 * 15],
         896,
         15,
         443..453,
+        &enformer_vep::cache::entry::Identity { seq_id: name(3).trim_end_matches(".npy.zst"), namespace: &namespace },
     )
     .unwrap();
     std::fs::write(path(3), &wrong_shape).unwrap();
@@ -402,6 +405,80 @@ fn damaged_entries_are_named_moved_aside_recomputed_and_never_scored() {
     for stat in STATS {
         assert_eq!(stat_lists(&out, stat), stat_lists(&fx.scores, stat), "{stat}");
     }
+}
+
+/// Issue 10 item 1: an entry is served only under the key and namespace it was written for. A valid entry
+/// copied onto another key (the alt window's entry at the ref's path) or into another namespace of the same
+/// shape (`--n-encoding uniform`) is refused by merge and by `cache verify`, and recomputed, never scored.
+#[test]
+fn entries_copied_onto_another_key_or_into_another_namespace_are_refused() {
+    use enformer_vep::cache::{Cache, Fingerprint, NEncoding, StoreMode};
+    let Some(fx) = fixture("20:60000-63000") else { return };
+    let cache = fx.d.join("copied");
+    for (rel, bytes) in &fx.reference {
+        std::fs::create_dir_all(cache.join(rel).parent().unwrap()).unwrap();
+        std::fs::write(cache.join(rel), bytes).unwrap();
+    }
+    let src = fx.d.join("reference-cache");
+    for p in walk(&src).into_iter().filter(|p| p.ends_with("fingerprint.json")) {
+        std::fs::copy(&p, cache.join(p.strip_prefix(&src).unwrap())).unwrap();
+    }
+    let rels: Vec<PathBuf> = fx.reference.keys().cloned().collect();
+    let verify = |cache: &Path| -> (Option<i32>, serde_json::Value, String) {
+        let o = output({
+            let mut c = bin();
+            c.args(["cache", "verify", "--cache"]).arg(cache);
+            c
+        });
+        let json = serde_json::from_slice(&o.stdout).unwrap_or_default();
+        (o.status.code(), json, String::from_utf8_lossy(&o.stderr).into_owned())
+    };
+    let (code, clean, _) = verify(&cache);
+    assert_eq!((code, clean["ok"].as_u64(), clean["unbound"].as_u64()), (Some(0), Some(rels.len() as u64), Some(0)));
+
+    // Another key's entry (valid checksum, shape and dtype) at the first key's path, and vice versa.
+    std::fs::write(cache.join(&rels[0]), &fx.reference[&rels[1]]).unwrap();
+    std::fs::write(cache.join(&rels[1]), &fx.reference[&rels[0]]).unwrap();
+    let (code, v, err) = verify(&cache);
+    assert_eq!((code, v["bad"].as_u64()), (Some(1), Some(2)), "{err}");
+    let o = merge(&fx, &cache, &fx.d.join("swapped.parquet"));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("copied or moved by hand"), "{err}");
+    for rel in &rels[..2] {
+        assert!(err.contains(&*rel.file_name().unwrap().to_string_lossy()), "named: {err}");
+        assert!(!cache.join(rel).exists(), "moved aside");
+    }
+    assert!(!fx.d.join("swapped.parquet").exists(), "no scores");
+    let todo = fx.d.join("swapped.todo.parquet");
+    assert_eq!(check_cache(&fx, &cache, &todo)["missing"], 2);
+    let o = output(predict(&fx, &todo, &cache, &fx.d.join("swapped.manifest.parquet")));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_scores_equal_reference(&fx, &cache, "swapped and repaired");
+
+    // Every entry copied into the `--n-encoding uniform` namespace (same shape, other numbers).
+    let fp = Fingerprint::for_model_file(&tiny_model(), "human", NEncoding::Uniform, 196_608, StoreMode::Float32)
+        .unwrap()
+        .with_center_bins(10);
+    let uniform = Cache::open(&cache).unwrap().namespace(&fp);
+    for (rel, bytes) in &fx.reference {
+        let fan = rel.parent().unwrap().file_name().unwrap();
+        let to = uniform.dir().join(fan).join(rel.file_name().unwrap());
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::write(to, bytes).unwrap();
+    }
+    let (code, v, err) = verify(&cache);
+    assert_eq!((code, v["bad"].as_u64()), (Some(1), Some(rels.len() as u64)), "{err}");
+    let o = output({
+        let mut c = bin();
+        c.args(["merge", "--n-encoding", "uniform", "--variants"]).arg(&fx.variants);
+        c.arg("--model").arg(tiny_model()).arg("--cache").arg(&cache).arg("--out").arg(fx.d.join("uniform.parquet"));
+        c
+    });
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains(&format!("in namespace {}", uniform.id())) && err.contains("copied or moved"), "{err}");
+    assert!(!fx.d.join("uniform.parquet").exists(), "no scores");
 }
 
 /// Mounts a tmpfs of `kb` KiB at `dir` when the machine allows it (root in a VM or container with
@@ -496,7 +573,8 @@ fn small_cache(d: &Path) -> (PathBuf, Vec<PathBuf>) {
     let paths = (0..3)
         .map(|i| {
             let id = enformer_vep::window::seq_id(format!("verify-{i}").as_bytes());
-            ns.write_entry(&id, &entry::encode(StoreMode::Float32, &out, 896, 4, 443..453).unwrap()).unwrap()
+            ns.write_entry(&id, &entry::encode(StoreMode::Float32, &out, 896, 4, 443..453, &ns.identity(&id)).unwrap())
+                .unwrap()
         })
         .collect();
     (cache, paths)

@@ -481,6 +481,9 @@ fn consistent(data: &EntryData, shape: [usize; 2]) -> bool {
     }
 }
 
+/// The identity the entry properties read with (what is read never carries another one).
+const ANY_ID: entry::Identity = entry::Identity { seq_id: "k", namespace: "n" };
+
 /// A valid zstd frame (content size and checksum) around `raw`: what a hand-made or foreign entry looks like.
 fn zstd_frame(raw: &[u8]) -> Vec<u8> {
     let mut c = zstd::bulk::Compressor::new(1).unwrap();
@@ -512,13 +515,16 @@ proptest! {
         damage in damage(),
     ) {
         let output: Vec<f32> = (0..bins * tracks).map(|i| seed[i % seed.len()] * (1.0 + i as f32 * 1e-3)).collect();
-        let bytes = entry::encode(store, &output, bins, tracks, 0..bins.min(2)).unwrap();
-        let original = entry::decode(&bytes, store, bins, tracks).unwrap();
+        let id = entry::Identity { seq_id: "k", namespace: "n" };
+        let bytes = entry::encode(store, &output, bins, tracks, 0..bins.min(2), &id).unwrap();
+        let original = entry::decode(&bytes, store, bins, tracks, &id).unwrap();
         let damaged = apply(&bytes, &damage);
         for expect in [Expect::exact(bins, tracks), Expect::default()] {
-            if let Ok((data, shape)) = entry::decode_expecting(&damaged, store, expect) {
-                prop_assert!(damaged == bytes || data == original, "damage {damage:?} read back as other data");
-                prop_assert!(consistent(&data, shape));
+            for binding in [entry::Binding::Required, entry::Binding::Optional] {
+                if let Ok(d) = entry::decode_expecting(&damaged, store, expect, &id, binding) {
+                    prop_assert!(damaged == bytes || d.data == original, "damage {damage:?} read back as other data");
+                    prop_assert!(consistent(&d.data, d.shape));
+                }
             }
         }
     }
@@ -527,8 +533,8 @@ proptest! {
     #[test]
     fn arbitrary_bytes_are_not_an_entry(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
         for store in [StoreMode::Float32, StoreMode::Float16, StoreMode::Summary] {
-            prop_assert!(entry::decode_expecting(&bytes, store, Expect::default()).is_err());
-            prop_assert!(entry::decode(&bytes, store, 4, 4).is_err());
+            prop_assert!(entry::decode_expecting(&bytes, store, Expect::default(), &ANY_ID, entry::Binding::Optional).is_err());
+            prop_assert!(entry::decode(&bytes, store, 4, 4, &ANY_ID).is_err());
         }
     }
 
@@ -546,8 +552,8 @@ proptest! {
         raw.extend(std::iter::repeat_n(0x3c, data_len));
         let bytes = zstd_frame(&raw);
         let expect = exact.map(|(b, t)| Expect::exact(b, t)).unwrap_or_default();
-        match entry::decode_expecting(&bytes, store, expect) {
-            Ok((data, shape)) => prop_assert!(consistent(&data, shape), "inconsistent {shape:?}"),
+        match entry::decode_expecting(&bytes, store, expect, &ANY_ID, entry::Binding::Optional) {
+            Ok(d) => prop_assert!(consistent(&d.data, d.shape), "inconsistent {:?}", d.shape),
             Err(EntryError::Corrupt(_) | EntryError::Shape { .. }) => {}
             Err(e) => prop_assert!(false, "unexpected error kind: {e}"),
         }
@@ -726,7 +732,8 @@ fn regression_entry_shape_whose_size_wraps_around() {
         [(Dtype::F32, vec![1, 1 << 62], StoreMode::Float32), (Dtype::F64, vec![6, 1 << 62], StoreMode::Summary)]
     {
         let bytes = zstd_frame(&npy::header(dtype, &shape));
-        let err = entry::decode_expecting(&bytes, store, Expect::default()).unwrap_err();
+        let err =
+            entry::decode_expecting(&bytes, store, Expect::default(), &ANY_ID, entry::Binding::Optional).unwrap_err();
         assert!(matches!(err, EntryError::Corrupt(ref m) if m.contains("implausible shape")), "{err}");
     }
 }

@@ -8,9 +8,16 @@
 //!   which a reverse-complemented window's centre maps to). Split sums are what stitching an indel's alt
 //!   prediction and flipping a reverse complement need; enough for SAD, logSED and CENTER, not for D2.
 //!
-//! The zstd frame's XXH64 content checksum is verified on every read (zstd does it while decompressing), so
-//! a bit flip or truncation is detected; the array's shape and dtype are checked against what the
-//! namespace promises. In Python:
+//! After the array's data comes one line that says what the entry is, its [`Identity`]:
+//! `#enformer-vep-entry v1 seq_id=<64 hex> namespace=<namespace id>`. Every read checks it against the key and
+//! namespace the entry was found under, so an entry copied onto another key or into another namespace (e.g.
+//! the `--n-encoding uniform` one, same shape) is refused, not served. numpy reads only the bytes the `.npy`
+//! header announces, so the line is invisible to `np.load`. Entries written before identities were added
+//! have no such line: see [`Binding`].
+//!
+//! The zstd frame's XXH64 content checksum (covering the identity line too) is verified on every read (zstd
+//! does it while decompressing), so a bit flip or truncation is detected; a frame without one is refused; the
+//! array's shape and dtype are checked against what the namespace promises. In Python:
 //!
 //! ```python
 //! import io, numpy as np, zstandard
@@ -36,6 +43,54 @@ pub enum EntryError {
     Shape { got: Vec<usize>, expected: Vec<usize> },
     #[error("output value {0} exceeds the float16 range (±65504); use --store float32")]
     Float16Overflow(f32),
+    #[error("entry of {found} found as {expected} (copied or moved by hand?): not this key's prediction")]
+    Identity { found: String, expected: String },
+    #[error("entry carries no identity, but this namespace's entries all do (stripped or re-encoded by hand?)")]
+    Unbound,
+}
+
+/// What an entry is: the key (`seq_id`, the SHA-256 of its window) and the namespace (model fingerprint id)
+/// it was written for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Identity<'a> {
+    pub seq_id: &'a str,
+    pub namespace: &'a str,
+}
+
+impl std::fmt::Display for Identity<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "seq_id {} in namespace {}", self.seq_id, self.namespace)
+    }
+}
+
+const IDENTITY_PREFIX: &[u8] = b"#enformer-vep-entry v1 ";
+/// An identity line is ~180 bytes; anything much longer after the array is not one.
+const MAX_IDENTITY_LEN: usize = 1024;
+
+impl Identity<'_> {
+    fn line(&self) -> Vec<u8> {
+        let mut line = IDENTITY_PREFIX.to_vec();
+        line.extend_from_slice(format!("seq_id={} namespace={}\n", self.seq_id, self.namespace).as_bytes());
+        line
+    }
+}
+
+/// Whether an entry without an identity line is accepted. Namespaces created since identities were added
+/// record that their entries carry one ([`Binding::Required`]); in an older namespace, entries written by an
+/// older version have none and are read unchecked ([`Binding::Optional`]), which the reader reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Binding {
+    Required,
+    Optional,
+}
+
+/// A decoded entry: its data, its [rows, tracks] shape, and whether it carried an identity (false only for an
+/// entry written before identities, accepted under [`Binding::Optional`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decoded {
+    pub data: EntryData,
+    pub shape: [usize; 2],
+    pub bound: bool,
 }
 
 /// What an entry holds once read.
@@ -97,13 +152,14 @@ impl Sums {
     }
 }
 
-/// Encodes one sequence's output ([bins, tracks] row-major) for `store`.
+/// Encodes one sequence's output ([bins, tracks] row-major) for `store`, as the entry `id`.
 pub fn encode(
     store: StoreMode,
     output: &[f32],
     bins: usize,
     tracks: usize,
     center: Range<usize>,
+    id: &Identity,
 ) -> Result<Vec<u8>, EntryError> {
     debug_assert_eq!(output.len(), bins * tracks);
     let (dtype, shape, payload): (Dtype, Vec<usize>, Vec<u8>) = match store {
@@ -126,6 +182,7 @@ pub fn encode(
     };
     let mut npy_bytes = npy::header(dtype, &shape);
     npy_bytes.extend_from_slice(&payload);
+    npy_bytes.extend_from_slice(&id.line());
     let level = if store == StoreMode::Summary { LEVEL_SUMMARY } else { LEVEL_FULL };
     let mut enc = zstd::bulk::Compressor::new(level).map_err(|e| EntryError::Corrupt(e.to_string()))?;
     enc.include_checksum(true).map_err(|e| EntryError::Corrupt(e.to_string()))?;
@@ -170,13 +227,26 @@ impl Expect {
     }
 }
 
-/// Decodes and verifies an entry written by `encode` for `store` with `bins` × `tracks`.
-pub fn decode(bytes: &[u8], store: StoreMode, bins: usize, tracks: usize) -> Result<EntryData, EntryError> {
-    decode_expecting(bytes, store, Expect::exact(bins, tracks)).map(|(d, _)| d)
+/// Decodes and verifies an entry written by `encode` for `store` with `bins` × `tracks` as `id`.
+pub fn decode(
+    bytes: &[u8],
+    store: StoreMode,
+    bins: usize,
+    tracks: usize,
+    id: &Identity,
+) -> Result<EntryData, EntryError> {
+    decode_expecting(bytes, store, Expect::exact(bins, tracks), id, Binding::Required).map(|d| d.data)
 }
 
-/// Like [`decode`], checking only what `expect` fixes; returns the data and its (rows, tracks) shape.
-pub fn decode_expecting(bytes: &[u8], store: StoreMode, expect: Expect) -> Result<(EntryData, [usize; 2]), EntryError> {
+/// Like [`decode`], checking only what `expect` fixes, and accepting an entry without identity line when
+/// `binding` allows.
+pub fn decode_expecting(
+    bytes: &[u8],
+    store: StoreMode,
+    expect: Expect,
+    id: &Identity,
+    binding: Binding,
+) -> Result<Decoded, EntryError> {
     let corrupt = |m: String| EntryError::Corrupt(m);
     // Every entry is written with zstd's content checksum, and it is what makes a changed value detectable:
     // a frame without one (re-encoded by hand or by another tool) is refused, not trusted.
@@ -226,11 +296,12 @@ pub fn decode_expecting(bytes: &[u8], store: StoreMode, expect: Expect) -> Resul
     let data = &raw[offset..];
     // Checked: the shape comes from the file, and a product that wraps around must not pass for a match.
     let n = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
-    match n.and_then(|n| Some((n, n.checked_mul(dtype.size())?))) {
-        Some((_, bytes)) if bytes == data.len() => {}
+    let (data, trailer) = match n.and_then(|n| Some((n, n.checked_mul(dtype.size())?))) {
+        Some((_, bytes)) if bytes <= data.len() => data.split_at(bytes),
         Some((n, _)) => return Err(corrupt(format!("{} data bytes for {n} values", data.len()))),
         None => return Err(corrupt(format!("implausible shape {shape:?}"))),
-    }
+    };
+    let bound = check_identity(trailer, id, binding)?;
     let shape2 = [shape[0], shape[1]];
     let data = match store {
         StoreMode::Float32 => {
@@ -247,12 +318,42 @@ pub fn decode_expecting(bytes: &[u8], store: StoreMode, expect: Expect) -> Resul
             EntryData::Summary(Sums { total: [next(), next()], center: [next(), next()], mirror: [next(), next()] })
         }
     };
-    Ok((data, shape2))
+    Ok(Decoded { data, shape: shape2, bound })
+}
+
+/// Checks what follows the array against the identity the reader expects: true when the entry carries an
+/// identity (it must be `id`), false for an entry without one (accepted only under [`Binding::Optional`]).
+fn check_identity(trailer: &[u8], id: &Identity, binding: Binding) -> Result<bool, EntryError> {
+    if trailer.is_empty() {
+        return match binding {
+            Binding::Optional => Ok(false),
+            Binding::Required => Err(EntryError::Unbound),
+        };
+    }
+    let text = trailer
+        .strip_prefix(IDENTITY_PREFIX)
+        .filter(|_| trailer.len() <= MAX_IDENTITY_LEN)
+        .and_then(|t| t.strip_suffix(b"\n"))
+        .and_then(|t| std::str::from_utf8(t).ok())
+        .ok_or_else(|| {
+            EntryError::Corrupt(format!("{} bytes after the array that are not an identity line", trailer.len()))
+        })?;
+    let field = |key: &str| text.split(' ').find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='));
+    match (field("seq_id"), field("namespace")) {
+        (Some(seq_id), Some(namespace)) if seq_id == id.seq_id && namespace == id.namespace => Ok(true),
+        (Some(seq_id), Some(namespace)) => {
+            Err(EntryError::Identity { found: Identity { seq_id, namespace }.to_string(), expected: id.to_string() })
+        }
+        _ => Err(EntryError::Corrupt(format!("identity line without seq_id and namespace: {text:?}"))),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const ID: Identity = Identity { seq_id: KEY, namespace: "ns0" };
+    const KEY: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
     fn output(bins: usize, tracks: usize) -> Vec<f32> {
         (0..bins * tracks).map(|i| (i as f32 * 0.37).sin().abs() * 10.0 + 0.01).collect()
@@ -262,20 +363,33 @@ mod tests {
     fn round_trips_every_store_mode() {
         let (bins, tracks) = (12, 5);
         let out = output(bins, tracks);
-        let full =
-            decode(&encode(StoreMode::Float32, &out, bins, tracks, 4..8).unwrap(), StoreMode::Float32, bins, tracks);
+        let full = decode(
+            &encode(StoreMode::Float32, &out, bins, tracks, 4..8, &ID).unwrap(),
+            StoreMode::Float32,
+            bins,
+            tracks,
+            &ID,
+        );
         assert_eq!(full.unwrap(), EntryData::Full(out.clone()));
-        let EntryData::Full(h) =
-            decode(&encode(StoreMode::Float16, &out, bins, tracks, 4..8).unwrap(), StoreMode::Float16, bins, tracks)
-                .unwrap()
-        else {
+        let EntryData::Full(h) = decode(
+            &encode(StoreMode::Float16, &out, bins, tracks, 4..8, &ID).unwrap(),
+            StoreMode::Float16,
+            bins,
+            tracks,
+            &ID,
+        )
+        .unwrap() else {
             panic!()
         };
         assert!(h.iter().zip(&out).all(|(a, b)| (a - b).abs() <= b.abs() * 1e-3));
-        let EntryData::Summary(sums) =
-            decode(&encode(StoreMode::Summary, &out, bins, tracks, 4..7).unwrap(), StoreMode::Summary, bins, tracks)
-                .unwrap()
-        else {
+        let EntryData::Summary(sums) = decode(
+            &encode(StoreMode::Summary, &out, bins, tracks, 4..7, &ID).unwrap(),
+            StoreMode::Summary,
+            bins,
+            tracks,
+            &ID,
+        )
+        .unwrap() else {
             panic!()
         };
         // 12 bins split at 6; centre 4..7 (bins 4, 5 | 6); its mirror 5..8 (bins 5 | 6, 7).
@@ -291,16 +405,16 @@ mod tests {
     #[test]
     fn corruption_truncation_and_wrong_shape_are_detected() {
         let (bins, tracks) = (12, 5);
-        let bytes = encode(StoreMode::Float32, &output(bins, tracks), bins, tracks, 0..1).unwrap();
+        let bytes = encode(StoreMode::Float32, &output(bins, tracks), bins, tracks, 0..1, &ID).unwrap();
         for i in [0, 5, bytes.len() / 2, bytes.len() - 2] {
             let mut flipped = bytes.clone();
             flipped[i] ^= 0x10;
-            assert!(decode(&flipped, StoreMode::Float32, bins, tracks).is_err(), "bit flip at {i}");
+            assert!(decode(&flipped, StoreMode::Float32, bins, tracks, &ID).is_err(), "bit flip at {i}");
         }
-        assert!(decode(&bytes[..bytes.len() - 1], StoreMode::Float32, bins, tracks).is_err());
-        assert!(decode(&[], StoreMode::Float32, bins, tracks).is_err());
-        assert!(matches!(decode(&bytes, StoreMode::Float32, bins, 6), Err(EntryError::Shape { .. })));
-        assert!(decode(&bytes, StoreMode::Float16, bins, tracks).is_err(), "dtype checked");
+        assert!(decode(&bytes[..bytes.len() - 1], StoreMode::Float32, bins, tracks, &ID).is_err());
+        assert!(decode(&[], StoreMode::Float32, bins, tracks, &ID).is_err());
+        assert!(matches!(decode(&bytes, StoreMode::Float32, bins, 6, &ID), Err(EntryError::Shape { .. })));
+        assert!(decode(&bytes, StoreMode::Float16, bins, tracks, &ID).is_err(), "dtype checked");
     }
 
     #[test]
@@ -318,7 +432,7 @@ mod tests {
             (npy::Dtype::F64, vec![SUMMARY_ROWS, 1 << 62], StoreMode::Summary),
         ] {
             let bytes = frame(&npy::header(dtype, &shape));
-            let err = decode_expecting(&bytes, store, Expect::default()).unwrap_err();
+            let err = decode_expecting(&bytes, store, Expect::default(), &ID, Binding::Optional).unwrap_err();
             assert_eq!(err, EntryError::Corrupt(format!("implausible shape {shape:?}")));
         }
     }
@@ -326,24 +440,74 @@ mod tests {
     #[test]
     fn frames_without_a_checksum_or_with_an_inflated_size_are_refused() {
         let (bins, tracks) = (12, 5);
-        let bytes = encode(StoreMode::Float32, &output(bins, tracks), bins, tracks, 0..1).unwrap();
+        let bytes = encode(StoreMode::Float32, &output(bins, tracks), bins, tracks, 0..1, &ID).unwrap();
         let raw = zstd::bulk::decompress(&bytes, 1 << 20).unwrap();
         // The same array re-encoded without a checksum: refused although it decodes.
         let mut enc = zstd::bulk::Compressor::new(3).unwrap();
         enc.include_checksum(false).unwrap();
         let unchecked = enc.compress(&raw).unwrap();
-        let err = decode(&unchecked, StoreMode::Float32, bins, tracks).unwrap_err();
+        let err = decode(&unchecked, StoreMode::Float32, bins, tracks, &ID).unwrap_err();
         assert!(matches!(err, EntryError::Corrupt(ref m) if m.contains("without a content checksum")), "{err}");
         // A frame claiming far more bytes than a [12, 5] entry can hold is refused before allocating.
         let mut big = zstd::bulk::Compressor::new(1).unwrap();
         big.include_checksum(true).unwrap();
         let huge = big.compress(&vec![0u8; 8 << 20]).unwrap();
-        let err = decode(&huge, StoreMode::Float32, bins, tracks).unwrap_err();
+        let err = decode(&huge, StoreMode::Float32, bins, tracks, &ID).unwrap_err();
         assert!(matches!(err, EntryError::Corrupt(ref m) if m.contains("more than an entry of this shape")), "{err}");
+    }
+
+    /// Issue 10 item 1: an entry is what it says it is, or it is refused.
+    #[test]
+    fn entries_are_bound_to_their_key_and_namespace() {
+        let (bins, tracks) = (12, 5);
+        let out = output(bins, tracks);
+        for store in [StoreMode::Float32, StoreMode::Float16, StoreMode::Summary] {
+            let bytes = encode(store, &out, bins, tracks, 4..8, &ID).unwrap();
+            let read =
+                |id: &Identity, binding| decode_expecting(&bytes, store, Expect::exact(bins, tracks), id, binding);
+            assert!(read(&ID, Binding::Required).unwrap().bound);
+            let other_key = "f".repeat(64);
+            for wrong in [Identity { seq_id: &other_key, namespace: "ns0" }, Identity { seq_id: KEY, namespace: "ns1" }]
+            {
+                for binding in [Binding::Required, Binding::Optional] {
+                    let err = read(&wrong, binding).unwrap_err();
+                    assert_eq!(err, EntryError::Identity { found: ID.to_string(), expected: wrong.to_string() });
+                }
+            }
+        }
+        // An entry without identity line (as written before identities): accepted, as unbound, only where the
+        // namespace allows it.
+        let raw = zstd::bulk::decompress(&encode(StoreMode::Float32, &out, bins, tracks, 0..1, &ID).unwrap(), 1 << 20)
+            .unwrap();
+        let line = ID.line();
+        let frame = |raw: &[u8]| {
+            let mut c = zstd::bulk::Compressor::new(1).unwrap();
+            c.include_checksum(true).unwrap();
+            c.include_contentsize(true).unwrap();
+            c.compress(raw).unwrap()
+        };
+        let old = frame(&raw[..raw.len() - line.len()]);
+        let read = |bytes: &[u8], binding| {
+            decode_expecting(bytes, StoreMode::Float32, Expect::exact(bins, tracks), &ID, binding)
+        };
+        assert_eq!(
+            read(&old, Binding::Optional).unwrap(),
+            Decoded { data: EntryData::Full(out.clone()), shape: [12, 5], bound: false }
+        );
+        assert_eq!(read(&old, Binding::Required).unwrap_err(), EntryError::Unbound);
+        // Anything else after the array is corruption.
+        let mut junk = raw[..raw.len() - line.len()].to_vec();
+        junk.extend_from_slice(b"#something else\n");
+        assert!(matches!(read(&frame(&junk), Binding::Optional), Err(EntryError::Corrupt(_))));
+        // And the line is invisible to numpy: it reads exactly the announced bytes (checked with numpy itself
+        // in tests/cache_commands.rs).
     }
 
     #[test]
     fn float16_overflow_is_refused() {
-        assert_eq!(encode(StoreMode::Float16, &[1.0, 70000.0], 1, 2, 0..1), Err(EntryError::Float16Overflow(70000.0)));
+        assert_eq!(
+            encode(StoreMode::Float16, &[1.0, 70000.0], 1, 2, 0..1, &ID),
+            Err(EntryError::Float16Overflow(70000.0))
+        );
     }
 }

@@ -88,7 +88,8 @@ pub fn import_legacy(opts: &ImportOptions, mode: ProgressMode) -> Result<ImportR
                 let written = legacy::read_file(path, head, bins, tracks)
                     .map_err(|e| e.to_string())
                     .and_then(|a| {
-                        entry::encode(store, &a.data, bins, tracks, center.clone()).map_err(|e| e.to_string())
+                        entry::encode(store, &a.data, bins, tracks, center.clone(), &ns.identity(id))
+                            .map_err(|e| e.to_string())
                     })
                     .and_then(|bytes| ns.write_entry(id, &bytes).map_err(|e| e.to_string()));
                 match written {
@@ -135,7 +136,7 @@ pub fn import_legacy(opts: &ImportOptions, mode: ProgressMode) -> Result<ImportR
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cache::entry::{EntryData, Expect};
+    use crate::cache::entry::{Decoded, EntryData, Expect};
     use crate::cache::{Lookup, NEncoding, StoreMode};
     use crate::window::seq_id;
     use std::io::Write;
@@ -194,7 +195,9 @@ mod tests {
         assert!(r.failures.iter().any(|f| f.path.contains(&ids[3])), "{r:?}");
         let ns = Cache::open(&opts.cache).unwrap().namespace(&fp);
         for id in &ids[..2] {
-            let Lookup::Hit(EntryData::Full(got), [8, 3]) = ns.read_entry(id, Expect::exact(bins, tracks)) else {
+            let Lookup::Hit(Decoded { data: EntryData::Full(got), shape: [8, 3], bound: true }) =
+                ns.read_entry(id, Expect::exact(bins, tracks))
+            else {
                 panic!("{id} not imported")
             };
             assert_eq!(got, out);

@@ -277,8 +277,13 @@ mod tests {
     fn entry_data_equals_the_encode_decode_round_trip() {
         let a = LegacyArray { bins: 6, tracks: 3, data: (0..18).map(|i| (i as f32 * 0.731).sin() * 3.0).collect() };
         for store in [StoreMode::Float32, StoreMode::Float16, StoreMode::Summary] {
-            let bytes = entry::encode(store, &a.data, 6, 3, 2..4).unwrap();
-            assert_eq!(a.to_entry_data(store, 2..4).unwrap(), entry::decode(&bytes, store, 6, 3).unwrap(), "{store:?}");
+            let id = entry::Identity { seq_id: "k", namespace: "n" };
+            let bytes = entry::encode(store, &a.data, 6, 3, 2..4, &id).unwrap();
+            assert_eq!(
+                a.to_entry_data(store, 2..4).unwrap(),
+                entry::decode(&bytes, store, 6, 3, &id).unwrap(),
+                "{store:?}"
+            );
         }
         assert!(a.clone().expect_shape("human", 6, 3).is_ok());
         assert!(matches!(a.expect_shape("human", 896, 3), Err(LegacyError::ShapeMismatch { .. })));

@@ -19,6 +19,7 @@ pub mod maintenance;
 pub mod npy;
 pub mod pickle;
 pub mod readfile;
+pub mod store;
 
 use std::fs;
 use std::io;
@@ -78,13 +79,34 @@ pub enum CacheError {
     Write { path: String, source: io::Error },
 }
 
-/// What `fingerprint.json` holds: the fingerprint's fields and, once known, the model's output shape.
+/// What `fingerprint.json` holds: the fingerprint's fields, once known the model's output shape, and whether
+/// the namespace's entries carry their identity (see [`entry::Identity`]).
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
-struct NamespaceFile {
+pub struct NamespaceFile {
     #[serde(flatten)]
-    fingerprint: Fingerprint,
+    pub fingerprint: Fingerprint,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    output_shape: Option<[usize; 2]>,
+    pub output_shape: Option<[usize; 2]>,
+    /// [`ENTRY_IDENTITY`] in a namespace created since entries carry their identity; absent in older ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entries: Option<String>,
+}
+
+/// The `entries` value of a namespace whose entries all carry an identity line.
+pub const ENTRY_IDENTITY: &str = "identity-v1";
+
+impl NamespaceFile {
+    pub fn read(dir: &Path) -> Option<NamespaceFile> {
+        serde_json::from_slice(&fs::read(dir.join("fingerprint.json")).ok()?).ok()
+    }
+
+    /// Whether an entry without identity is accepted here: only in a namespace older than identities.
+    pub fn binding(&self) -> entry::Binding {
+        match self.entries.as_deref() {
+            Some(ENTRY_IDENTITY) => entry::Binding::Required,
+            _ => entry::Binding::Optional,
+        }
+    }
 }
 
 /// A cache folder. Opening never creates anything; writes create folders as needed.
@@ -106,14 +128,21 @@ impl Cache {
     }
 
     pub fn namespace(&self, fingerprint: &Fingerprint) -> Namespace {
-        Namespace { dir: self.root.join(LAYOUT_VERSION).join(fingerprint.id()), fingerprint: fingerprint.clone() }
+        let id = fingerprint.id();
+        Namespace {
+            dir: self.root.join(LAYOUT_VERSION).join(&id),
+            id,
+            fingerprint: fingerprint.clone(),
+            binding: std::sync::Arc::new(std::sync::OnceLock::new()),
+        }
     }
 }
 
 /// The outcome of reading an entry.
 #[derive(Debug)]
 pub enum Lookup {
-    Hit(entry::EntryData, [usize; 2]),
+    /// Verified; `bound` is false for an entry written before entries carried their identity.
+    Hit(entry::Decoded),
     Missing,
     /// Unreadable or failing verification: treated as missing (and recomputed by `predict`), never used.
     Corrupt(String),
@@ -123,7 +152,10 @@ pub enum Lookup {
 #[derive(Debug, Clone)]
 pub struct Namespace {
     dir: PathBuf,
+    id: String,
     fingerprint: Fingerprint,
+    /// Read from `fingerprint.json` once, on the first read of an entry.
+    binding: std::sync::Arc<std::sync::OnceLock<entry::Binding>>,
 }
 
 /// Above this many keys, listing the 256 fan-out folders once beats one `stat` per key.
@@ -136,6 +168,26 @@ impl Namespace {
 
     pub fn fingerprint(&self) -> &Fingerprint {
         &self.fingerprint
+    }
+
+    /// The namespace id (the fingerprint's hash, the folder's name), which every entry carries.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The identity an entry stored under `seq_id` here must carry.
+    pub fn identity<'a>(&'a self, seq_id: &'a str) -> entry::Identity<'a> {
+        entry::Identity { seq_id, namespace: &self.id }
+    }
+
+    /// Whether entries without identity are accepted (fixed at the first call: a namespace that gains its
+    /// `fingerprint.json` later, by this process's first write, is one whose entries carry identities).
+    fn binding(&self) -> entry::Binding {
+        *self.binding.get_or_init(|| match NamespaceFile::read(&self.dir) {
+            Some(file) => file.binding(),
+            // No namespace file: no entries either, or only entries this version writes.
+            None => entry::Binding::Required,
+        })
     }
 
     pub fn entry_path(&self, seq_id: &str) -> Result<PathBuf, CacheError> {
@@ -220,12 +272,15 @@ impl Namespace {
         };
         let id = readfile::FileId::of(&meta);
         let decoded = match readfile::read_opened(file, &meta, max) {
-            Ok(bytes) => entry::decode_expecting(&bytes, self.fingerprint.store, expect).map_err(|e| e.to_string()),
+            Ok(bytes) => {
+                entry::decode_expecting(&bytes, self.fingerprint.store, expect, &self.identity(seq_id), self.binding())
+                    .map_err(|e| e.to_string())
+            }
             Err(e @ readfile::ReadError::TooLarge { .. }) => Err(e.to_string()),
             Err(e) => return Lookup::Corrupt(format!("{}: {e}", path.display())),
         };
         match decoded {
-            Ok((data, shape)) => Lookup::Hit(data, shape),
+            Ok(decoded) => Lookup::Hit(decoded),
             Err(e) => {
                 // Move it aside so that existence checks (check-cache) also see it as missing and the
                 // sequence is recomputed; only the file that was read (a good entry renamed over it meanwhile
@@ -244,8 +299,7 @@ impl Namespace {
     /// The model's output shape [bins, tracks] recorded in `fingerprint.json` by the first predict (or
     /// import-legacy) into this namespace; None for a namespace written before shapes were recorded.
     pub fn output_shape(&self) -> Option<[usize; 2]> {
-        let text = fs::read(self.dir.join("fingerprint.json")).ok()?;
-        serde_json::from_slice::<NamespaceFile>(&text).ok()?.output_shape
+        NamespaceFile::read(&self.dir)?.output_shape
     }
 
     /// Records the model's output shape in `fingerprint.json`, so that every later reader holds every entry
@@ -266,7 +320,13 @@ impl Namespace {
         fs::create_dir_all(&self.dir)
             .map_err(|e| CacheError::Create { path: self.dir.display().to_string(), source: e })?;
         let path = self.dir.join("fingerprint.json");
-        let file = NamespaceFile { fingerprint: self.fingerprint.clone(), output_shape: Some([bins, tracks]) };
+        // A namespace file without the entries' identity mark is an older namespace's, and stays one.
+        let entries = match NamespaceFile::read(&self.dir) {
+            Some(old) => old.entries,
+            None if path.exists() => None,
+            None => Some(ENTRY_IDENTITY.to_string()),
+        };
+        let file = NamespaceFile { fingerprint: self.fingerprint.clone(), output_shape: Some([bins, tracks]), entries };
         let json = serde_json::to_vec_pretty(&file).unwrap_or_default();
         fsutil::write_atomic(&path, &json)
             .map_err(|e| CacheError::Write { path: path.display().to_string(), source: e })
@@ -286,7 +346,12 @@ impl Namespace {
         if let Some(root) = self.dir.parent().and_then(Path::parent) {
             let _ = write_cachedir_tag(root);
         }
-        let json = serde_json::to_vec_pretty(&self.fingerprint).unwrap_or_default();
+        let file = NamespaceFile {
+            fingerprint: self.fingerprint.clone(),
+            output_shape: None,
+            entries: Some(ENTRY_IDENTITY.to_string()),
+        };
+        let json = serde_json::to_vec_pretty(&file).unwrap_or_default();
         fsutil::write_atomic(&path, &json)
             .map_err(|e| CacheError::Write { path: path.display().to_string(), source: e })
     }

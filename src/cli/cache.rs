@@ -150,10 +150,15 @@ fn verify(a: VerifyArgs, mode: ProgressMode) -> anyhow::Result<i32> {
         ""
     };
     eprintln!(
-        "cache verify: {} namespace(s), {} entries checked, {} ok, {} bad, {} unreadable, {} not regular files, {} stale temp, {} moved-aside corrupt{}{hint}",
+        "cache verify: {} namespace(s), {} entries checked, {} ok{}, {} bad, {} unreadable, {} not regular files, {} stale temp, {} moved-aside corrupt{}{hint}",
         r.namespaces,
         r.checked,
         r.ok,
+        if r.unbound > 0 {
+            format!(" ({} of them without identity: written before entries carried their key; read unchecked)", r.unbound)
+        } else {
+            String::new()
+        },
         r.bad.len(),
         r.unreadable.len(),
         r.not_regular.len(),
@@ -164,7 +169,7 @@ fn verify(a: VerifyArgs, mode: ProgressMode) -> anyhow::Result<i32> {
     println!(
         "{}",
         serde_json::json!({
-            "checked": r.checked, "ok": r.ok, "bad": r.bad.len(), "unreadable": r.unreadable.len(),
+            "checked": r.checked, "ok": r.ok, "unbound": r.unbound, "bad": r.bad.len(), "unreadable": r.unreadable.len(),
             "not_regular": r.not_regular.len(), "bad_namespaces": r.bad_namespaces.len(),
             "stale_temp_files": r.stale_temp_files.len(), "corrupt_files": r.corrupt_files.len(), "removed": r.removed,
             "changed": r.changed.len(),

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use crate::cache::Namespace;
+use crate::cache::store::{Source, Store};
 use crate::ensemble::{Role, Strand};
 use crate::orient::Status;
 use crate::tables::variants::VariantReader;
@@ -25,7 +25,7 @@ pub(crate) struct Plan {
     pub warnings: Vec<String>,
 }
 
-pub(crate) fn plan(opts: &MergeOptions, ns: &Namespace) -> anyhow::Result<Plan> {
+pub(crate) fn plan(opts: &MergeOptions, store: &Store) -> anyhow::Result<Plan> {
     let mut seen_paths: Vec<PathBuf> = Vec::new();
     for path in &opts.variants {
         let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
@@ -85,16 +85,12 @@ pub(crate) fn plan(opts: &MergeOptions, ns: &Namespace) -> anyhow::Result<Plan> 
     plan.needed.sort_unstable();
     plan.needed.dedup();
     let refs: Vec<&str> = plan.needed.iter().map(String::as_str).collect();
-    plan.ours = ns.contains_many(&refs);
-    let mut missing: Vec<String> =
-        refs.iter().zip(&plan.ours).filter(|(_, ok)| !**ok).map(|(id, _)| id.to_string()).collect();
-    if let Some(legacy) = &opts.legacy {
-        let ids: Vec<&str> = missing.iter().map(String::as_str).collect();
-        let found = legacy.contains_many(&ids);
-        missing = missing.into_iter().zip(found).filter(|(_, f)| !f).map(|(id, _)| id).collect();
-    }
+    let found = store.locate_many(&refs);
+    plan.ours = found.iter().map(|&s| s == Source::Ours).collect();
+    let missing: Vec<String> =
+        refs.iter().zip(&found).filter(|(_, s)| **s == Source::Absent).map(|(id, _)| id.to_string()).collect();
     if !missing.is_empty() {
-        return Err(MissingEntries::new(missing, plan.variants, ns).into());
+        return Err(MissingEntries::new(missing, plan.variants, store.namespace(), Vec::new()).into());
     }
     Ok(plan)
 }
@@ -135,10 +131,11 @@ mod tests {
             center_bins: 10,
             legacy: None,
         };
-        let p = plan(&opts(vec![v.clone()]), &ns).unwrap();
+        let store = Store::new(ns, None, 10);
+        let p = plan(&opts(vec![v.clone()]), &store).unwrap();
         assert_eq!(p.warnings.len(), 1);
         assert!(p.warnings[0].contains("v.parquet") && p.warnings[0].contains("input line 7"), "{:?}", p.warnings);
-        let err = plan(&opts(vec![v.clone(), v]), &ns).err().unwrap().to_string();
+        let err = plan(&opts(vec![v.clone(), v]), &store).err().unwrap().to_string();
         assert!(err.contains("is given twice"), "{err}");
     }
 }

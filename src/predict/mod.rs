@@ -275,7 +275,7 @@ fn write_stage(
                 .into_iter()
                 .zip(outputs.chunks_exact(bins * tracks))
                 .map(|(id, out)| {
-                    let bytes = match entry::encode(store, out, bins, tracks, center.clone()) {
+                    let bytes = match entry::encode(store, out, bins, tracks, center.clone(), &ns.identity(&id)) {
                         Ok(bytes) => bytes,
                         Err(e) => return Ok(PredictRecord::failed(id, e.to_string())),
                     };

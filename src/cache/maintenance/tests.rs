@@ -44,11 +44,13 @@ fn stats_verify_and_gc_on_a_small_cache() {
     let out: Vec<f32> = (0..24).map(|i| i as f32).collect();
     let ids: Vec<String> = (0..5).map(|i| seq_id(format!("s{i}").as_bytes())).collect();
     for id in &ids {
-        a.write_entry(id, &entry::encode(StoreMode::Float32, &out, 8, 3, 3..5).unwrap()).unwrap();
+        a.write_entry(id, &entry::encode(StoreMode::Float32, &out, 8, 3, 3..5, &a.identity(id)).unwrap()).unwrap();
     }
-    b.write_entry(&ids[0], &entry::encode(StoreMode::Summary, &out, 8, 3, 3..5).unwrap()).unwrap();
+    b.write_entry(&ids[0], &entry::encode(StoreMode::Summary, &out, 8, 3, 3..5, &b.identity(&ids[0])).unwrap())
+        .unwrap();
     // Damage: a wrong-shape entry, a truncated one, a stale temp file, a moved-aside corrupt entry.
-    a.write_entry(&ids[3], &entry::encode(StoreMode::Float32, &out, 6, 4, 3..5).unwrap()).unwrap();
+    a.write_entry(&ids[3], &entry::encode(StoreMode::Float32, &out, 6, 4, 3..5, &a.identity(&ids[3])).unwrap())
+        .unwrap();
     let p4 = a.entry_path(&ids[4]).unwrap();
     let len = fs::metadata(&p4).unwrap().len();
     fs::OpenOptions::new().write(true).open(&p4).unwrap().set_len(len - 3).unwrap();
@@ -133,7 +135,8 @@ fn verify_never_opens_or_removes_what_is_not_a_regular_file() {
     let ns = cache.namespace(&fp);
     let out: Vec<f32> = (0..24).map(|i| i as f32).collect();
     let ids: Vec<String> = (0..5).map(|i| seq_id(format!("s{i}").as_bytes())).collect();
-    ns.write_entry(&ids[0], &entry::encode(StoreMode::Float32, &out, 8, 3, 3..5).unwrap()).unwrap();
+    ns.write_entry(&ids[0], &entry::encode(StoreMode::Float32, &out, 8, 3, 3..5, &ns.identity(&ids[0])).unwrap())
+        .unwrap();
     let path = |i: usize| {
         let p = ns.entry_path(&ids[i]).unwrap();
         fs::create_dir_all(p.parent().unwrap()).unwrap();

@@ -1,8 +1,10 @@
 //! `cache verify [--fix]`: read every entry and say which are bad; with `--fix`, remove exactly those.
 //!
 //! What counts as bad is decided only from what was read: a file whose bytes fail the zstd checksum, the
-//! `.npy` header, the store's dtype or the namespace's shape, an empty file, or one larger than any entry of
-//! the namespace can be. Anything that could not be read says nothing about its contents: an I/O error
+//! `.npy` header, the store's dtype, the namespace's shape (the one recorded in `fingerprint.json`; for a
+//! namespace written before shapes were recorded, the one most of its entries have) or the entry's identity
+//! (it must name the key and namespace it is stored under), an empty file, or one larger than any entry of
+//! the namespace can be. Entries written before entries carried an identity are counted as `unbound`. Anything that could not be read says nothing about its contents: an I/O error
 //! (EACCES, EIO, ...) is reported as unreadable and never removed, and a file that is not a regular file (a
 //! FIFO, a device, a directory, a symbolic link) is reported and never opened (opening a FIFO would block).
 //!
@@ -21,9 +23,9 @@ use super::{
     namespaces, older_than, remove_if_unchanged, scan, BadFile, CacheFile, FileKind, MaintenanceError, NamespaceDir,
     Removal, STALE_TEMP,
 };
-use crate::cache::entry::{self, Expect};
+use crate::cache::entry::{self, Binding, Expect, Identity};
 use crate::cache::readfile::{self, FileId, ReadError, Symlinks};
-use crate::cache::{max_entry_len, StoreMode};
+use crate::cache::{entry_key, max_entry_len, NamespaceFile, StoreMode};
 use crate::fsutil::failpoint;
 use crate::progress::{Progress, ProgressMode};
 
@@ -41,6 +43,8 @@ pub struct VerifyReport {
     pub namespaces: usize,
     pub checked: u64,
     pub ok: u64,
+    /// Of the `ok` entries, those without identity (written before entries carried one): read unchecked.
+    pub unbound: u64,
     /// Entries that were read and fail verification.
     pub bad: Vec<BadFile>,
     /// Entries that could not be read (an I/O error such as EACCES): not known to be bad, never removed.
@@ -74,8 +78,9 @@ impl VerifyReport {
 
 /// What reading one entry showed.
 enum Checked {
-    /// Decoded: its [rows, tracks] (checked against the namespace's shape afterwards).
-    Decoded([usize; 2], FileId),
+    /// Decoded: its [rows, tracks] (checked against the namespace's majority shape afterwards when none is
+    /// recorded) and whether it carried an identity.
+    Decoded([usize; 2], bool, FileId),
     /// Read and proven bad.
     Bad(String, FileId),
     /// Not read: says nothing about the contents.
@@ -85,9 +90,17 @@ enum Checked {
     Vanished,
 }
 
+/// What an entry of a namespace must be.
+struct Expected<'a> {
+    store: Option<StoreMode>,
+    shape: Expect,
+    namespace: &'a str,
+    binding: Binding,
+}
+
 /// Opens one entry once, reads it from that handle (no more than any entry of `store` can be) and decodes it
-/// (checksum, `.npy` header, dtype of the store).
-fn check_entry(path: &Path, store: Option<StoreMode>) -> Checked {
+/// (checksum, `.npy` header, dtype of the store, shape, identity).
+fn check_entry(path: &Path, want: &Expected) -> Checked {
     let (file, meta) = match readfile::open_regular(path, Symlinks::Refuse) {
         Ok(opened) => opened,
         Err(ReadError::NotFound) => return Checked::Vanished,
@@ -95,11 +108,13 @@ fn check_entry(path: &Path, store: Option<StoreMode>) -> Checked {
         Err(e) => return Checked::Unreadable(e.to_string()),
     };
     let id = FileId::of(&meta);
-    let stores = match store {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    let identity = Identity { seq_id: entry_key(name).unwrap_or(name), namespace: want.namespace };
+    let stores = match want.store {
         Some(s) => vec![s],
         None => vec![StoreMode::Float32, StoreMode::Float16, StoreMode::Summary],
     };
-    let max = stores.iter().map(|&s| max_entry_len(s, Expect::default())).max().unwrap_or(0);
+    let max = stores.iter().map(|&s| max_entry_len(s, want.shape)).max().unwrap_or(0);
     let bytes = match readfile::read_opened(file, &meta, max) {
         Ok(b) => b,
         Err(e @ ReadError::TooLarge { .. }) => return Checked::Bad(e.to_string(), id),
@@ -110,8 +125,8 @@ fn check_entry(path: &Path, store: Option<StoreMode>) -> Checked {
     }
     let mut last = String::new();
     for s in stores {
-        match entry::decode_expecting(&bytes, s, Expect::default()) {
-            Ok((_, shape)) => return Checked::Decoded(shape, id),
+        match entry::decode_expecting(&bytes, s, want.shape, &identity, want.binding) {
+            Ok(d) => return Checked::Decoded(d.shape, d.bound, id),
             Err(e) => last = e.to_string(),
         }
     }
@@ -138,7 +153,16 @@ pub fn verify(opts: &VerifyOptions, mode: ProgressMode) -> Result<VerifyReport, 
     // What --fix removes: each path with the identity of the file that was examined there.
     let mut to_remove: Vec<(PathBuf, FileId)> = Vec::new();
     for (ns, files) in selected.iter().zip(&scanned) {
-        let store = ns.fingerprint.as_ref().ok().map(|fp| fp.store);
+        let file = NamespaceFile::read(&ns.dir);
+        let want = Expected {
+            store: ns.fingerprint.as_ref().ok().map(|fp| fp.store),
+            shape: match file.as_ref().and_then(|f| f.output_shape) {
+                Some([bins, tracks]) => Expect::exact(bins, tracks),
+                None => Expect::default(),
+            },
+            namespace: &ns.id,
+            binding: file.as_ref().map_or(Binding::Optional, NamespaceFile::binding),
+        };
         if let Err(e) = &ns.fingerprint {
             report.bad_namespaces.push(BadFile {
                 path: ns.dir.join("fingerprint.json").display().to_string(),
@@ -149,19 +173,21 @@ pub fn verify(opts: &VerifyOptions, mode: ProgressMode) -> Result<VerifyReport, 
         let results: Vec<Checked> = entries
             .par_iter()
             .map(|f| {
-                let r = check_entry(&f.path, store);
+                let r = check_entry(&f.path, &want);
                 progress.inc(1);
                 r
             })
             .collect();
-        // The namespace's shape is the one most of its entries have; the others are wrong-shape entries.
+        // With a recorded shape, every decoded entry has it. Without (a namespace older than recorded shapes),
+        // the namespace's shape is the one most of its entries have; the others are wrong-shape entries.
         let mut counts: HashMap<[usize; 2], usize> = HashMap::new();
         for r in &results {
-            if let Checked::Decoded(s, _) = r {
+            if let Checked::Decoded(s, _, _) = r {
                 *counts.entry(*s).or_default() += 1;
             }
         }
         let common = counts.into_iter().max_by_key(|(s, n)| (*n, std::cmp::Reverse(*s))).map(|(s, _)| s);
+        let common = if want.shape.tracks.is_some() { None } else { common };
         for (f, r) in entries.iter().zip(results) {
             let shown = f.path.display().to_string();
             let (reason, id) = match r {
@@ -177,12 +203,13 @@ pub fn verify(opts: &VerifyOptions, mode: ProgressMode) -> Result<VerifyReport, 
                     report.unreadable.push(BadFile { path: shown, reason });
                     continue;
                 }
-                Checked::Decoded(s, _) if Some(s) == common => {
+                Checked::Decoded(s, bound, _) if common.is_none_or(|c| c == s) => {
                     report.checked += 1;
                     report.ok += 1;
+                    report.unbound += u64::from(!bound);
                     continue;
                 }
-                Checked::Decoded(s, id) => {
+                Checked::Decoded(s, _, id) => {
                     let c = common.unwrap_or_default();
                     (format!("shape [{}, {}] where this namespace's entries are [{}, {}]", s[0], s[1], c[0], c[1]), id)
                 }
