@@ -481,6 +481,52 @@ fn entries_copied_onto_another_key_or_into_another_namespace_are_refused() {
     assert!(!fx.d.join("uniform.parquet").exists(), "no scores");
 }
 
+/// Issue 10 item 5: merge killed between writing `scores.parquet` and `scores.tracks.tsv` never leaves a new
+/// parquet beside the previous run's sidecar (7 tracks named for 16 columns, or the reverse): the old sidecar
+/// goes first, and the parquet records its sidecar's SHA-256, so a mismatch is detectable.
+#[test]
+fn a_merge_killed_between_the_scores_and_their_sidecar_leaves_no_mismatched_pair() {
+    use enformer_vep::merge::{check_tracks_sidecar, tracks_sidecar_path, Sidecar};
+    let Some(fx) = fixture("20:60000-63000") else { return };
+    let cache = fx.d.join("reference-cache");
+    let out = fx.d.join("pair.parquet");
+    let merge_with = |tracks: Option<&str>, failpoint: Option<&str>| -> Output {
+        let mut c = bin();
+        c.args(["merge", "--variants"]).arg(&fx.variants).arg("--model").arg(tiny_model());
+        c.arg("--cache").arg(&cache).arg("--out").arg(&out);
+        if let Some(t) = tracks {
+            c.args(["--tracks", t]);
+        }
+        if let Some(f) = failpoint {
+            c.env("ENFORMER_VEP_FAILPOINT", f);
+        }
+        output(c)
+    };
+    let columns = || stat_lists(&out, "SAD")[0].len();
+    let sidecar_rows = || std::fs::read_to_string(tracks_sidecar_path(&out)).unwrap().lines().count() - 1;
+    assert!(merge_with(None, None).status.success());
+    assert_eq!((columns(), sidecar_rows()), (16, 16));
+    assert_eq!(check_tracks_sidecar(&out).unwrap(), Sidecar::Matches);
+    // Identifiers 1 and 10-15: 7 tracks. Killed before the parquet is renamed: the old parquet stays, its old
+    // sidecar is gone.
+    let o = merge_with(Some("^1"), Some("scores-before-parquet:1"));
+    assert!(!o.status.success(), "the failpoint ends the process");
+    assert_eq!(columns(), 16);
+    assert_eq!(check_tracks_sidecar(&out).unwrap(), Sidecar::Absent);
+    assert!(merge_with(None, None).status.success());
+    // Killed after the parquet is renamed, before the sidecar: new parquet, no sidecar (not the old one).
+    let o = merge_with(Some("^1"), Some("scores-before-sidecar:1"));
+    assert!(!o.status.success(), "the failpoint ends the process");
+    assert_eq!(columns(), 7);
+    assert_eq!(check_tracks_sidecar(&out).unwrap(), Sidecar::Absent);
+    // Rerun: a matching pair. A sidecar from another run is told apart.
+    assert!(merge_with(Some("^1"), None).status.success());
+    assert_eq!((columns(), sidecar_rows(), check_tracks_sidecar(&out).unwrap()), (7, 7, Sidecar::Matches));
+    let other = std::fs::read(tracks_sidecar_path(&fx.scores)).unwrap();
+    std::fs::write(tracks_sidecar_path(&out), other).unwrap();
+    assert_eq!(check_tracks_sidecar(&out).unwrap(), Sidecar::Differs);
+}
+
 /// Mounts a tmpfs of `kb` KiB at `dir` when the machine allows it (root in a VM or container with
 /// CAP_SYS_ADMIN); None otherwise.
 fn small_tmpfs(dir: &Path, kb: u64) -> Option<TmpfsGuard> {

@@ -16,11 +16,12 @@ use std::path::PathBuf;
 use rayon::prelude::*;
 
 pub use targets::{read_targets, Track};
-pub use write::tracks_sidecar_path;
+pub use write::{check_tracks_sidecar, tracks_sidecar_path, Sidecar};
 
-use crate::cache::entry::{EntryData, Expect, SUMMARY_ROWS};
+use crate::cache::entry::{EntryData, Expect};
 use crate::cache::legacy::LegacyCache;
-use crate::cache::{Cache, Fingerprint, Lookup, Namespace, StoreMode};
+use crate::cache::store::Store;
+use crate::cache::{Cache, Fingerprint, Namespace, StoreMode};
 use crate::orient::Status;
 use crate::progress::{Progress, ProgressMode};
 use crate::score::{ComposeError, Composer, Stat};
@@ -52,21 +53,23 @@ pub struct MergeReport {
 
 /// Sequences the merge needed but the cache did not have (or had corrupt).
 #[derive(Debug, thiserror::Error)]
-#[error("{count} sequence(s) of {variants} scored variant(s) are not in the cache {cache} (e.g. {examples}); fix: run `enformer-vep check-cache` and `enformer-vep predict` on the shards first (or `enformer-vep run`)")]
+#[error("{count} sequence(s) of {variants} scored variant(s) are not in the cache {cache} (e.g. {examples}){}; fix: run `enformer-vep check-cache` and `enformer-vep predict` on the shards first (or `enformer-vep run`){}", if .why.is_empty() { "" } else { " or not usable" }, .why.iter().map(|w| format!("\n  {w}")).collect::<String>())]
 pub struct MissingEntries {
     pub count: usize,
     pub variants: usize,
     pub cache: String,
     pub examples: String,
+    /// Why entries found were not used (a corrupt entry moved aside, ...); empty when they are simply absent.
+    pub why: Vec<String>,
     pub seq_ids: Vec<String>,
 }
 
 impl MissingEntries {
-    fn new(mut seq_ids: Vec<String>, variants: usize, ns: &Namespace) -> Self {
+    fn new(mut seq_ids: Vec<String>, variants: usize, ns: &Namespace, why: Vec<String>) -> Self {
         seq_ids.sort_unstable();
         seq_ids.dedup();
         let examples = seq_ids.iter().take(3).map(|s| s.as_str()).collect::<Vec<_>>().join(", ");
-        MissingEntries { count: seq_ids.len(), variants, cache: ns.dir().display().to_string(), examples, seq_ids }
+        MissingEntries { count: seq_ids.len(), variants, cache: ns.dir().display().to_string(), examples, why, seq_ids }
     }
 }
 
@@ -77,9 +80,10 @@ pub fn merge(opts: &MergeOptions, mode: ProgressMode) -> anyhow::Result<MergeRep
     anyhow::ensure!(!opts.variants.is_empty(), "--variants needs at least one file");
     let fp = &opts.fingerprint;
     check_stats_for_store(fp, &opts.stats)?;
-    let ns = Cache::open(&opts.cache)?.namespace(fp);
-    let plan = plan::plan(opts, &ns)?;
-    let read = |id: &str, expect: Expect| read_entry_or_legacy(&ns, opts, id, expect);
+    let store = Store::new(Cache::open(&opts.cache)?.namespace(fp), opts.legacy.clone(), opts.center_bins);
+    let ns = store.namespace();
+    let plan = plan::plan(opts, &store)?;
+    let read = |id: &str, expect: Expect| store.read(id, expect);
 
     // The output shape: the one predict recorded in the namespace's fingerprint.json, which every entry, ours
     // or legacy, is held to. A namespace written before shapes were recorded falls back to the first readable
@@ -88,7 +92,7 @@ pub fn merge(opts: &MergeOptions, mode: ProgressMode) -> anyhow::Result<MergeRep
     let mut shape = ns.output_shape().map(|[b, t]| (Some(b), t));
     let ordered = plan.needed.iter().zip(&plan.ours);
     let fallback = ordered.clone().filter(|(_, o)| **o).chain(ordered.filter(|(_, o)| !**o));
-    for (id, _) in fallback.take(if shape.is_some() { 0 } else { usize::MAX }) {
+    for (id, _) in fallback.filter(|_| shape.is_none()) {
         match read(id, Expect::default()) {
             Some((EntryData::Full(_), [b, t])) => shape = Some((Some(b), t)),
             Some((_, [_, t])) => shape = Some((None, t)),
@@ -102,7 +106,7 @@ pub fn merge(opts: &MergeOptions, mode: ProgressMode) -> anyhow::Result<MergeRep
     let (bins, tracks) = match shape {
         Some(s) => s,
         None if plan.needed.is_empty() => (None, 0),
-        None => return Err(MissingEntries::new(corrupt, plan.variants, &ns).into()),
+        None => return Err(MissingEntries::new(corrupt, plan.variants, ns, store.warnings()).into()),
     };
     let geometry = bins.map(|b| OutputGeometry::new(fp.window, b)).transpose().map_err(anyhow::Error::msg)?;
     let (track_meta, keep) = tracks::select(opts.targets.as_deref(), opts.tracks.as_deref(), tracks)?;
@@ -124,6 +128,7 @@ pub fn merge(opts: &MergeOptions, mode: ProgressMode) -> anyhow::Result<MergeRep
             None => "ceil(bins/2), split at predict time (summary entries)".to_string(),
         },
         tracks: serde_json::to_string(&keep.iter().map(|&c| &track_meta[c]).collect::<Vec<_>>())?,
+        sidecar: &write::tracks_sidecar_text(&keep.iter().map(|&c| &track_meta[c]).collect::<Vec<_>>()),
     };
     let composer = Composer { geometry, tracks, keep, center, stats: opts.stats.clone() };
     let expect = Expect { bins, tracks: Some(tracks) };
@@ -162,17 +167,15 @@ pub fn merge(opts: &MergeOptions, mode: ProgressMode) -> anyhow::Result<MergeRep
     }
     progress.finish();
     if !corrupt.is_empty() {
-        return Err(MissingEntries::new(corrupt, plan.variants, &ns).into());
+        return Err(MissingEntries::new(corrupt, plan.variants, ns, store.warnings()).into());
     }
-    out.finish()?;
-    let kept: Vec<&Track> = composer.keep.iter().map(|&c| &track_meta[c]).collect();
-    write::write_tracks_sidecar(&opts.out, &kept)?;
+    out.finish(&opts.out, provenance.sidecar)?;
     Ok(MergeReport {
         rows_in: plan.rows_in,
         scored,
         tracks: composer.keep.len(),
         out: opts.out.display().to_string(),
-        warnings: plan.warnings,
+        warnings: plan.warnings.into_iter().chain(store.warnings()).collect(),
     })
 }
 
@@ -184,50 +187,4 @@ pub fn check_stats_for_store(fp: &Fingerprint, stats: &[Stat]) -> anyhow::Result
         );
     }
     Ok(())
-}
-
-/// Our entry; when it is missing (or corrupt: moved aside) and a legacy folder is given, the legacy entry,
-/// checked against `expect` and converted to what an entry of the namespace's store mode holds. Problems are
-/// printed as warnings; None means the window cannot be scored.
-fn read_entry_or_legacy(
-    ns: &Namespace,
-    opts: &MergeOptions,
-    id: &str,
-    expect: Expect,
-) -> Option<(EntryData, [usize; 2])> {
-    match ns.read_entry(id, expect) {
-        Lookup::Hit(d, shape) => return Some((d, shape)),
-        Lookup::Corrupt(msg) => eprintln!("warning: {msg}"),
-        Lookup::Missing => {}
-    }
-    let legacy = opts.legacy.as_ref().filter(|l| l.contains(id))?;
-    let fp = &opts.fingerprint;
-    let read = match (expect.bins, expect.tracks) {
-        (Some(bins), Some(tracks)) => legacy.read_expecting(id, &fp.head, bins, tracks).map_err(|e| e.to_string()),
-        _ => legacy.read(id, &fp.head),
-    };
-    let converted = read.and_then(|a| {
-        let (bins, tracks) = (expect.bins.unwrap_or(a.bins), expect.tracks.unwrap_or(a.tracks));
-        let a = a
-            .expect_shape(&fp.head, bins, tracks)
-            .map_err(|e| format!("legacy entry {}: {e}", legacy.path(id).display()))?;
-        let center = OutputGeometry::new(fp.window, a.bins)
-            .map_err(|e| format!("legacy entry {}: {e}", legacy.path(id).display()))?
-            .center_bins(fp.summary_center_bins.unwrap_or(opts.center_bins));
-        let data = a
-            .to_entry_data(fp.store, center)
-            .map_err(|e| format!("legacy entry {}: {e}", legacy.path(id).display()))?;
-        let rows = if matches!(data, EntryData::Summary(_)) { SUMMARY_ROWS } else { a.bins };
-        Ok((data, [rows, a.tracks]))
-    });
-    match converted {
-        Ok(v) => Some(v),
-        Err(msg) => {
-            eprintln!(
-                "warning: {msg}; not used. fix: move it out of {} (check-cache counts it as cached), or run `enformer-vep cache import-legacy`, which lists every unreadable legacy entry",
-                legacy.dir().display()
-            );
-            None
-        }
-    }
 }
