@@ -33,8 +33,36 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     })
 }
 
+/// An output is written beside its path and renamed over it, which replaces whatever the path names: refuse
+/// anything but a regular file (or a symbolic link, which is replaced, not followed), so that `--out
+/// /dev/null` or a FIFO is an error rather than the device replaced by a file (as root, that breaks the system).
+pub fn check_replaceable(path: &Path) -> io::Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    let kind = match fs::symlink_metadata(path) {
+        Ok(m) => m.file_type(),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let what = if kind.is_file() || kind.is_symlink() {
+        return Ok(());
+    } else if kind.is_dir() {
+        "a directory"
+    } else if kind.is_char_device() || kind.is_block_device() {
+        "a device"
+    } else if kind.is_fifo() {
+        "a FIFO"
+    } else {
+        "not a regular file"
+    };
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("{} is {what}; outputs are written to a temp file and renamed over the path, so it must be a regular file or absent (fix: give a file path)", path.display()),
+    ))
+}
+
 /// Like [`write_atomic`], with the content produced by `fill` writing into the temp file.
 pub fn write_atomic_with(path: &Path, fill: impl FnOnce(&mut File) -> io::Result<()>) -> io::Result<()> {
+    check_replaceable(path)?;
     let tmp = temp_path_for(path);
     let result = (|| {
         let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
@@ -119,6 +147,28 @@ pub mod failpoint {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn never_renames_over_a_device_fifo_or_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        for (path, what) in [(Path::new("/dev/null"), "a device"), (&fifo, "a FIFO"), (dir.path(), "a directory")] {
+            let err = write_atomic(path, b"x").unwrap_err();
+            assert!(err.to_string().contains(what), "{err}");
+        }
+        assert!(fs::symlink_metadata("/dev/null").unwrap().file_type().is_char_device_like());
+    }
+
+    trait CharDeviceLike {
+        fn is_char_device_like(&self) -> bool;
+    }
+    impl CharDeviceLike for fs::FileType {
+        fn is_char_device_like(&self) -> bool {
+            std::os::unix::fs::FileTypeExt::is_char_device(self)
+        }
+    }
 
     #[test]
     fn replaces_whole_and_leaves_no_temp() {

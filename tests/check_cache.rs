@@ -129,3 +129,62 @@ fn the_readme_says_how_check_cache_looks_keys_up() {
     assert!(section.contains("one `stat` per sequence") && section.contains("batches of 32 rows"), "{section}");
     assert!(section.contains("keys/s") && section.contains("BENCH_CACHE_ENTRIES"), "a measured rate: {section}");
 }
+
+/// Issue 10 item 15: `enformer-vep namespace` hashes the model once; a step given `--namespace-file` uses the
+/// recorded digest without hashing (shown with a record whose digest is not the model's: used as recorded
+/// while the model file is unchanged), hashes again when the model's stamp changed, and refuses a changed
+/// model or other namespace flags.
+#[test]
+fn a_namespace_file_spares_every_step_the_model_hash_and_catches_a_changed_model() {
+    use enformer_vep::cache::digest::NamespaceRecord;
+    let dir = tempfile::tempdir().unwrap();
+    let shard = demo_shard(dir.path());
+    let model = dir.path().join("model.onnx");
+    std::fs::write(&model, b"model bytes").unwrap();
+    let cache = dir.path().join("cache");
+    let record = dir.path().join("namespace.json");
+    let out = run_ok(&["namespace", "--model", model.to_str().unwrap(), "--out", record.to_str().unwrap()]);
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let fp = Fingerprint::for_model_file(&model, "human", NEncoding::Zeros, 196_608, StoreMode::Float32)
+        .unwrap()
+        .with_center_bins(10);
+    assert_eq!(printed["namespace"], fp.id());
+    let with_record = ["--namespace-file", record.to_str().unwrap()];
+    let s = check(&shard, &cache, &model, &dir.path().join("t1.parquet"), &with_record);
+    assert!(s["cache_namespace"].as_str().unwrap().ends_with(&fp.id()), "{s}");
+
+    // A record whose digest is not the model's but whose stamp is: used as is, so nothing was hashed.
+    let mut r = NamespaceRecord::read(&record).unwrap();
+    r.fingerprint.model_sha256 = "ab".repeat(32);
+    r.namespace = r.fingerprint.id();
+    let fake = dir.path().join("fake.json");
+    std::fs::write(&fake, serde_json::to_vec(&r).unwrap()).unwrap();
+    let s =
+        check(&shard, &cache, &model, &dir.path().join("t2.parquet"), &["--namespace-file", fake.to_str().unwrap()]);
+    assert!(s["cache_namespace"].as_str().unwrap().ends_with(&r.namespace), "{s}");
+
+    // Other flags than the record's: refused, naming both.
+    let todo = dir.path().join("t3.parquet");
+    let args = |extra: &[&str]| {
+        let mut a = vec!["check-cache", "--shard", shard.to_str().unwrap(), "--cache", cache.to_str().unwrap()];
+        a.extend_from_slice(&["--model", model.to_str().unwrap(), "--out", todo.to_str().unwrap()]);
+        a.extend_from_slice(extra);
+        a.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+    };
+    let o = bin().args(args(&["--namespace-file", record.to_str().unwrap(), "--store", "summary"])).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("--store float32") && err.contains("--store summary"), "{err}");
+    // A changed model (same size): its stamp differs, it is hashed again, and the digest differs.
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    std::fs::write(&model, b"MODEL BYTES").unwrap();
+    let o = bin().args(args(&["--namespace-file", record.to_str().unwrap()])).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("is not the file") && err.contains("enformer-vep namespace"), "{err}");
+    // The same bytes again, with a new time stamp: hashed again, accepted with a note.
+    std::fs::write(&model, b"model bytes").unwrap();
+    let o = bin().args(args(&["--namespace-file", record.to_str().unwrap()])).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("hashed again (same SHA-256)"));
+}

@@ -11,6 +11,7 @@
 //! head, the N encoding, the window length and the store mode. Two models (or one model with `--n-encoding
 //! uniform`) never share entries. The key `seq_id` is `sha256(window)` (see [`crate::window`]).
 
+pub mod digest;
 pub mod entry;
 pub mod fingerprint;
 pub mod import;

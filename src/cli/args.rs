@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use crate::cache::digest::{Digested, NamespaceRecord};
 use crate::cache::{Fingerprint, NEncoding, StoreMode};
 use crate::ensemble::{Ensemble, MAX_SHIFT};
 use crate::extract::{Filters, Region, DEFAULT_MAX_ALLELE_LEN};
@@ -147,13 +148,40 @@ pub struct ModelArgs {
     /// Bins nearest the variant summed by CENTER (and by summary entries at predict time).
     #[arg(long, default_value_t = 10, value_name = "K", value_parser = at_least_one)]
     pub center_bins: usize,
+    /// namespace.json written by `enformer-vep namespace`: the model's SHA-256 computed once, so this step
+    /// does not read the whole model to hash it (trusted while the model file's size and times are unchanged;
+    /// otherwise the model is hashed again and must match).
+    #[arg(long, value_name = "namespace.json")]
+    pub namespace_file: Option<PathBuf>,
 }
 
 impl ModelArgs {
+    fn fingerprint_of(&self, model_sha256: String) -> Fingerprint {
+        Fingerprint::new(model_sha256, &self.head, self.n_encoding, self.window, self.store)
+            .with_center_bins(self.center_bins)
+    }
+
+    /// The namespace's fingerprint: from `--namespace-file` when given, else by hashing the model.
     pub fn fingerprint(&self) -> anyhow::Result<Fingerprint> {
-        let fp = Fingerprint::for_model_file(&self.model, &self.head, self.n_encoding, self.window, self.store)
-            .map_err(|e| anyhow::anyhow!("cannot read model {}: {e}", self.model.display()))?;
-        Ok(fp.with_center_bins(self.center_bins))
+        let Some(path) = &self.namespace_file else {
+            let record = NamespaceRecord::create(&self.model, |sha| self.fingerprint_of(sha))?;
+            return Ok(record.fingerprint);
+        };
+        let record = NamespaceRecord::read(path)?;
+        let (fp, how) = record.fingerprint_for_model(path, &self.model, |sha| self.fingerprint_of(sha))?;
+        if how == Digested::Rehashed {
+            eprintln!(
+                "note: model {} has another size or time stamp than when {} was written, so it was hashed again (same SHA-256); run `enformer-vep namespace` again to skip that",
+                self.model.display(),
+                path.display()
+            );
+        }
+        Ok(fp)
+    }
+
+    /// The record `enformer-vep namespace` writes: the model hashed, with these flags.
+    pub fn namespace_record(&self) -> anyhow::Result<NamespaceRecord> {
+        Ok(NamespaceRecord::create(&self.model, |sha| self.fingerprint_of(sha))?)
     }
 
     pub fn model_options(&self, device: Device, threads: Option<usize>) -> ModelOptions {

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::{CheckArgs, ExtractArgs, MergeArgs, PredictArgs, RunArgs};
+use super::{CheckArgs, ExtractArgs, MergeArgs, NamespaceArgs, PredictArgs, RunArgs};
 use crate::cache::legacy::LegacyCache;
 use crate::check_cache::{check_cache, CheckOptions};
 use crate::extract::{extract_seqs, Manifest};
@@ -33,6 +33,24 @@ pub fn extract(a: ExtractArgs, mode: ProgressMode) -> anyhow::Result<i32> {
     let opts = a.input.extract_options(a.out_dir, a.window)?;
     let m = extract_seqs(&opts, mode)?;
     print_extract(&m, &opts.out_dir);
+    Ok(0)
+}
+
+pub fn namespace(a: NamespaceArgs) -> anyhow::Result<i32> {
+    if let Some(given) = &a.model.namespace_file {
+        eprintln!("error: --namespace-file {} is what `namespace` writes (with --out); leave it out", given.display());
+        return Ok(2);
+    }
+    let record = a.model.namespace_record()?;
+    let json = serde_json::to_vec_pretty(&record)?;
+    crate::fsutil::write_atomic(&a.out, &json).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", a.out.display()))?;
+    eprintln!(
+        "namespace: {} (model SHA-256 {}) -> {}",
+        record.namespace,
+        record.fingerprint.model_sha256,
+        a.out.display()
+    );
+    println!("{}", String::from_utf8_lossy(&json));
     Ok(0)
 }
 

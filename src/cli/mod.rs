@@ -56,6 +56,9 @@ pub enum Command {
     Merge(MergeArgs),
     /// All four steps in one process, for one machine.
     Run(RunArgs),
+    /// Hash the model once → namespace.json, which the other steps take as --namespace-file instead of
+    /// hashing the model in every job (workflows run it first).
+    Namespace(NamespaceArgs),
     /// Write a deterministic demo genome and Kunkle-layout table (for the demo and benchmarks).
     DemoData(DemoArgs),
     /// Cache maintenance: stats, verify, gc, import-legacy.
@@ -74,6 +77,16 @@ pub struct ExtractArgs {
     /// Window length in bp (even); the variant's base sits at index window/2 - 1.
     #[arg(long, default_value_t = DEFAULT_WINDOW, value_name = "BP", value_parser = args::window)]
     pub window: usize,
+}
+
+#[derive(Debug, Args)]
+#[command(args_override_self = true)]
+pub struct NamespaceArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Where the record goes (JSON: namespace id, fingerprint, the model's size and time stamps).
+    #[arg(long, value_name = "namespace.json")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -209,6 +222,7 @@ pub fn run() -> anyhow::Result<i32> {
         Command::Predict(a) => commands::predict(a, threads, mode),
         Command::Merge(a) => commands::merge(a, mode),
         Command::Run(a) => commands::run_all(a, threads, mode),
+        Command::Namespace(a) => commands::namespace(a),
         Command::Cache(c) => cache::run(c, mode),
         Command::DemoData(a) => {
             let files = crate::demo::write_demo(&a.out_dir, a.genome_size, a.variants)?;

@@ -72,6 +72,7 @@ impl AtomicParquet {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|e| werr(e.into()))?;
         }
+        fsutil::check_replaceable(path).map_err(|e| werr(e.into()))?;
         let tmp = fsutil::temp_path_for(path);
         let file = File::create(&tmp).map_err(|e| werr(e.into()))?;
         let writer = ArrowWriter::try_new(file, schema, Some(props)).map_err(|e| werr(e.into()))?;
@@ -92,6 +93,7 @@ impl AtomicParquet {
         let file = w.into_inner().map_err(|e| self.err(e.into()))?;
         file.sync_all().map_err(|e| self.err(e.into()))?;
         drop(file);
+        fsutil::check_replaceable(&self.path).map_err(|e| self.err(e.into()))?;
         std::fs::rename(&self.tmp, &self.path).map_err(|e| self.err(e.into()))?;
         fsutil::sync_dir(self.path.parent().unwrap_or(Path::new(".")));
         Ok(())
