@@ -11,7 +11,7 @@
 
 nextflow.enable.dsl = 2
 
-include { ENFORMER_VEP; EXTRACT_SEQS; CHECK_CACHE; PREDICT; MERGE } from '../subworkflows/local/enformer_vep/main'
+include { ENFORMER_VEP; NAMESPACE; EXTRACT_SEQS; CHECK_CACHE; PREDICT; MERGE } from '../subworkflows/local/enformer_vep/main'
 
 // Your own downstream step (here only a listing of scores.parquet; yours would read it with pyarrow, R, ...).
 process REPORT_SCORES {
@@ -68,15 +68,18 @@ workflow BY_STEPS {
     cache_dir.mkdirs()
     def model = Channel.value(file(params.model, checkIfExists: true))
     def namespace = "--store float32 --window 196608"
+    // The model is hashed once; CHECK_CACHE, PREDICT and MERGE read its digest from namespace.json.
+    NAMESPACE(model, namespace)
+    def record = NAMESPACE.out.record
 
     EXTRACT_SEQS(file(params.variants, checkIfExists: true), file(params.genome, checkIfExists: true), [], "--shard-size 500 --max-pvalue 5e-8 --window 196608")
-    CHECK_CACHE(EXTRACT_SEQS.out.shards.flatten().map { shard -> [shard.baseName, shard] }, model, cache_dir.toString(), [], namespace)
+    CHECK_CACHE(EXTRACT_SEQS.out.shards.flatten().map { shard -> [shard.baseName, shard] }, model, record, cache_dir.toString(), [], namespace)
     // The DAG-level skip: only shards with missing sequences go to PREDICT.
     def todo = CHECK_CACHE.out.todo
         .filter { shard_id, parquet, summary -> new groovy.json.JsonSlurper().parseText(summary.text).missing > 0 }
         .map { shard_id, parquet, summary -> [shard_id, parquet] }
-    PREDICT(todo, model, cache_dir.toString(), params.device ?: 'cpu', "${namespace} --batch-size 4")
+    PREDICT(todo, model, record, cache_dir.toString(), params.device ?: 'cpu', "${namespace} --batch-size 4")
     def done = CHECK_CACHE.out.todo.map { row -> row[2] }.mix(PREDICT.out.summary.map { row -> row[1] }).toList()
-    MERGE(EXTRACT_SEQS.out.variants, model, cache_dir.toString(), [], [], "${namespace} --stats SAD,logSED", done)
+    MERGE(EXTRACT_SEQS.out.variants, model, record, cache_dir.toString(), [], [], "${namespace} --stats SAD,logSED", done)
     REPORT_SCORES(MERGE.out.scores)
 }

@@ -91,6 +91,9 @@ class Run:
         cache.mkdir(parents=True, exist_ok=True)
         namespace = flags(["head", "n_encoding", "store", "window", "center_bins"])
         demo = self.task("demo_data", {"task.process": "DEMO_DATA"}, {}) / "demo"
+        record = self.task("namespace", {"model": MODEL.name, "model.name": MODEL.name, "args": namespace},
+                           {MODEL.name: MODEL}) / "namespace.json"
+        staged = {MODEL.name: MODEL, "namespace.json": record}
         extract = self.task("extract_seqs", {
             "variants": "variants.kunkle.txt", "genome": "genome.fa",
             "args": flags(["shard_size", "columns", "max_pvalue", "top", "region", "window", "max_allele_len", "rc",
@@ -102,22 +105,22 @@ class Run:
         for shard in shards:
             work = self.task("check_cache", {
                 "shard_id": shard.stem, "shard": shard.name, "model": MODEL.name, "cache_dir": cache,
-                "legacy": "", "args": namespace,
-            }, {shard.name: shard, MODEL.name: MODEL})
+                "legacy": "", "args": namespace, "namespace_file": "namespace.json",
+            }, {shard.name: shard, **staged})
             summary = work / f"{shard.stem}.json"
             done.append(summary)
             if json.loads(summary.read_text())["missing"] > 0:  # the DAG-level skip
                 todo = work / f"{shard.stem}.todo.parquet"
                 work = self.task("predict", {
                     "shard_id": shard.stem, "todo": todo.name, "model": MODEL.name, "cache_dir": cache,
-                    "device": "cpu", "args": f"{namespace} {flags(['batch_size'])}",
-                }, {todo.name: todo, MODEL.name: MODEL})
+                    "device": "cpu", "args": f"{namespace} {flags(['batch_size'])}", "namespace_file": "namespace.json",
+                }, {todo.name: todo, **staged})
                 done.append(work / f"{shard.stem}.predict.json")
                 predicted.append(shard.stem)
         merge = self.task("merge", {
             "variants": "variants.parquet", "model": MODEL.name, "cache_dir": cache, "legacy": "",
-            "track_table": "", "args": f"{namespace} {flags(['stats', 'tracks'])}",
-        }, {"variants.parquet": extract / "variants.parquet", MODEL.name: MODEL,
+            "track_table": "", "args": f"{namespace} {flags(['stats', 'tracks'])}", "namespace_file": "namespace.json",
+        }, {"variants.parquet": extract / "variants.parquet", **staged,
             **{f"done_{path.name}": path for path in done}})
         print(f"  {self.block}: {len(shards)} shards, PREDICT for {predicted or 'none'}")
         return shards, predicted, merge / "scores.parquet", demo

@@ -107,6 +107,12 @@ def test_fresh_cache_runs_every_predict_job_and_matches_run(data, tmp_path):
     assert len(all_shards) >= 4, all_shards
     assert all(missing(results, s) > 0 for s in all_shards)
     assert predict_jobs(results) == all_shards
+    # The model is hashed once, by the namespace rule; every other job reads namespace.json (a job that had to
+    # hash it again would say so in its log).
+    record = json.loads((results / "namespace.json").read_text())
+    assert record["fingerprint"]["model_sha256"] and record["namespace"]
+    logs = [p.read_text() for p in (results / "logs").rglob("*.log")]
+    assert logs and not any("hashed again" in text for text in logs)
     assert_same_scores(results / "scores.parquet", data["reference"])
 
     # Same cache, fresh results folder: the DAG holds no predict job at all.

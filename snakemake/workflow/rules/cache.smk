@@ -2,6 +2,7 @@ checkpoint check_cache:
     input:
         shard=f"{RESULTS}/extract/shards/{{shard}}.parquet",
         model=config["model"],
+        namespace=NAMESPACE_FILE,
     output:
         todo=f"{RESULTS}/todo/{{shard}}.parquet",
         summary=f"{RESULTS}/todo/{{shard}}.json",

@@ -30,8 +30,11 @@ def flags(*keys):
 
 
 # The cache namespace: identical for check_cache, predict and merge, or merge would look in another folder.
+# The model's SHA-256 comes from namespace.json (rule namespace), so no job hashes the model again.
+NAMESPACE_FILE = f"{RESULTS}/namespace.json"
 NAMESPACE = (
     f"--model {shlex.quote(config['model'])} --cache {shlex.quote(config['cache'])} "
+    + f"--namespace-file {shlex.quote(NAMESPACE_FILE)} "
     + flags("head", "n_encoding", "store", "window", "center_bins")
 )
 

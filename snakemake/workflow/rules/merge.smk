@@ -2,6 +2,7 @@ rule merge:
     input:
         variants=rules.extract_seqs.output.variants,
         model=config["model"],
+        namespace=NAMESPACE_FILE,
         check_cache=check_cache_summaries,
         predict=predict_summaries,
     output:

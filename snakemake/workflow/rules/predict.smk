@@ -2,6 +2,7 @@ rule predict:
     input:
         todo=f"{RESULTS}/todo/{{shard}}.parquet",
         model=config["model"],
+        namespace=NAMESPACE_FILE,
     output:
         summary=f"{RESULTS}/predict/{{shard}}.json",
         manifest=f"{RESULTS}/predict/{{shard}}.predict.parquet",

@@ -14,6 +14,7 @@ process CHECK_CACHE {
     input:
     tuple val(shard_id), path(shard) // a shard from EXTRACT_SEQS
     path model                       // the ONNX model (its SHA-256 is part of the cache namespace)
+    path namespace_file              // namespace.json from NAMESPACE: the model's SHA-256, computed once
     val cache_dir                    // absolute path of the shared cache folder (a string, not staged)
     path legacy_cache                // the legacy tool's {sha256}.pkl.gz folder, read as cached; [] if none
     val args                         // namespace flags: --head --n-encoding --store --window --center-bins
@@ -33,6 +34,7 @@ process CHECK_CACHE {
     ${bin} check-cache \\
         --shard "${shard}" \\
         --model "${model}" \\
+        --namespace-file "${namespace_file}" \\
         --cache "${cache_dir}" \\
         --out ${shard_id}.todo.parquet \\
         --summary ${shard_id}.json \\

@@ -10,6 +10,7 @@ process MERGE {
     input:
     path variants                 // variants.parquet from EXTRACT_SEQS
     path model                    // the ONNX model
+    path namespace_file           // namespace.json from NAMESPACE: the model's SHA-256, computed once
     val cache_dir                 // absolute path of the shared cache folder (a string, not staged)
     path legacy_cache             // the legacy tool's {sha256}.pkl.gz folder; [] if none
     path targets                  // targets_human.txt naming the tracks; [] if none
@@ -33,6 +34,7 @@ process MERGE {
     ${bin} merge \\
         --variants "${variants}" \\
         --model "${model}" \\
+        --namespace-file "${namespace_file}" \\
         --cache "${cache_dir}" \\
         --out scores.parquet \\
         --threads ${task.cpus} \\

@@ -12,6 +12,7 @@ process PREDICT {
     input:
     tuple val(shard_id), path(todo) // the TODO parquet of a shard with missing > 0
     path model                      // the ONNX model
+    path namespace_file             // namespace.json from NAMESPACE: the model's SHA-256, computed once
     val cache_dir                   // absolute path of the shared cache folder (a string, not staged)
     val device                      // cpu, cuda or cuda:N
     val args                        // namespace flags (as for CHECK_CACHE and MERGE) and --batch-size
@@ -31,6 +32,7 @@ process PREDICT {
     ${bin} predict \\
         --sequences "${todo}" \\
         --model "${model}" \\
+        --namespace-file "${namespace_file}" \\
         --cache "${cache_dir}" \\
         --device ${device} \\
         --manifest ${shard_id}.predict.parquet \\

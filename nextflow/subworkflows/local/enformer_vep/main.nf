@@ -1,5 +1,6 @@
 // ENFORMER_VEP: the whole DAG of workflows/README.md, includable from any pipeline.
 //
+//   model ─ NAMESPACE (hashed once) → namespace.json for every CHECK_CACHE, PREDICT and MERGE
 //   variants ─ EXTRACT_SEQS ─┬─ CHECK_CACHE shard 0 ─ (missing > 0?) ─ PREDICT shard 0 ─┐
 //    + genome                 ├─ CHECK_CACHE shard 1 ─ (missing = 0: no PREDICT task) ───┼─ MERGE ─ scores.parquet
 //                             └─ CHECK_CACHE shard N ─ (missing > 0?) ─ PREDICT shard N ─┘
@@ -13,6 +14,7 @@
 // binary's defaults apply. The namespace flags (head, n_encoding, store, window, center_bins) are built once
 // and given to CHECK_CACHE, PREDICT and MERGE alike: they choose the cache folder, so they must match.
 
+include { NAMESPACE    } from '../../../modules/local/namespace/main'
 include { EXTRACT_SEQS } from '../../../modules/local/extract_seqs/main'
 include { CHECK_CACHE  } from '../../../modules/local/check_cache/main'
 include { PREDICT      } from '../../../modules/local/predict/main'
@@ -75,19 +77,23 @@ workflow ENFORMER_VEP {
     // Value channels: the model is read by every CHECK_CACHE and PREDICT task, not consumed by the first.
     def model = ch_model.first()
 
+    // The model is hashed once, here; every other task reads the small namespace.json instead.
+    NAMESPACE(model, namespace_args)
+    def namespace_file = NAMESPACE.out.record
+
     EXTRACT_SEQS(ch_variants.first(), ch_genome.first(), ch_genome_index.first(), extract_args)
 
     // One CHECK_CACHE task per shard, tagged with the shard's name (shard-00000, ...).
     def ch_shards = EXTRACT_SEQS.out.shards
         .flatten()
         .map { shard -> [shard.baseName, shard] }
-    CHECK_CACHE(ch_shards, model, cache_dir, legacy_cache, namespace_args)
+    CHECK_CACHE(ch_shards, model, namespace_file, cache_dir, legacy_cache, namespace_args)
 
     // The DAG-level skip: a shard whose summary says `missing: 0` never reaches PREDICT.
     def ch_todo = CHECK_CACHE.out.todo
         .filter { shard_id, todo, summary -> missingSequences(summary) > 0 }
         .map { shard_id, todo, summary -> [shard_id, todo] }
-    PREDICT(ch_todo, model, cache_dir, device, predict_args)
+    PREDICT(ch_todo, model, namespace_file, cache_dir, device, predict_args)
 
     // MERGE waits for all CHECK_CACHE and all PREDICT tasks: their summaries, collected into one list
     // (toList emits [] when there is no shard at all, so MERGE still runs and reports the empty result).
@@ -95,9 +101,10 @@ workflow ENFORMER_VEP {
         .map { shard_id, todo, summary -> summary }
         .mix(PREDICT.out.summary.map { shard_id, summary -> summary })
         .toList()
-    MERGE(EXTRACT_SEQS.out.variants, model, cache_dir, legacy_cache, targets, merge_args, ch_done)
+    MERGE(EXTRACT_SEQS.out.variants, model, namespace_file, cache_dir, legacy_cache, targets, merge_args, ch_done)
 
-    def ch_versions = EXTRACT_SEQS.out.versions
+    def ch_versions = NAMESPACE.out.versions
+        .mix(EXTRACT_SEQS.out.versions)
         .mix(CHECK_CACHE.out.versions.first())
         .mix(PREDICT.out.versions.first())
         .mix(MERGE.out.versions)
