@@ -29,6 +29,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
             f.sync_all()?;
             failpoint::crash();
         }
+        if let Some(pause) = failpoint::write_delay() {
+            // Half written, then a pause: a kill test can aim its SIGKILL at the middle of a write.
+            f.write_all(&bytes[..bytes.len() / 2])?;
+            std::thread::sleep(pause);
+            return f.write_all(&bytes[bytes.len() / 2..]);
+        }
         f.write_all(bytes)
     })
 }
@@ -128,6 +134,14 @@ pub mod failpoint {
             let mut line = String::new();
             let _ = std::io::stdin().read_line(&mut line);
         }
+    }
+
+    /// `ENFORMER_VEP_WRITE_DELAY_MS=<ms>` (tests only): each atomic write pauses half-way, so that a SIGKILL
+    /// can be aimed inside a write.
+    pub fn write_delay() -> Option<std::time::Duration> {
+        static DELAY: OnceLock<Option<u64>> = OnceLock::new();
+        let ms = DELAY.get_or_init(|| std::env::var("ENFORMER_VEP_WRITE_DELAY_MS").ok()?.parse().ok());
+        ms.map(std::time::Duration::from_millis)
     }
 
     /// Ends the process without unwinding or cleanup, leaving the filesystem as a kill would.

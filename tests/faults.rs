@@ -168,17 +168,33 @@ fn predict_sigkilled_at_24_random_moments_never_leaves_a_torn_entry() {
     let mut rng = Lcg(20261124);
     let (mut kills, mut round) = (0, 0);
     let mut cache = fx.d.join("kill-0");
-    let mut killed_with_progress = 0;
+    let (mut killed_with_progress, mut killed_in_write) = (0, 0);
     while kills < 24 {
+        // Every third kill is aimed inside an entry write: writes pause half-way (a test hook), and the kill
+        // comes once a temp file has appeared.
+        let aim_at_write = kills % 3 == 2;
         // Kill after a random number of new entries (0: during start-up or the first batch) plus a random
         // slice of time, so that the kills land across batches and writes whatever the machine's speed.
         let before = count_entries(&cache);
         let wait_for = before + rng.next(4) as usize;
         let extra = Duration::from_millis(rng.next(400));
-        let mut child = predict(&fx, &fx.shard, &cache, &fx.d.join("kill.manifest.parquet")).spawn().unwrap();
+        let mut command = predict(&fx, &fx.shard, &cache, &fx.d.join("kill.manifest.parquet"));
+        if aim_at_write {
+            command.env("ENFORMER_VEP_WRITE_DELAY_MS", "300");
+        }
+        let temps_before = temp_files(&cache).len();
+        let mut child = command.spawn().unwrap();
         while count_entries(&cache) < wait_for && child.try_wait().unwrap().is_none() {
             std::thread::sleep(Duration::from_millis(2));
         }
+        let extra = if aim_at_write {
+            while temp_files(&cache).len() <= temps_before && child.try_wait().unwrap().is_none() {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            Duration::from_millis(rng.next(100))
+        } else {
+            extra
+        };
         let started = Instant::now();
         while started.elapsed() < extra && child.try_wait().unwrap().is_none() {
             std::thread::sleep(Duration::from_millis(2));
@@ -197,9 +213,17 @@ fn predict_sigkilled_at_24_random_moments_never_leaves_a_torn_entry() {
         if count_entries(&cache) > before {
             killed_with_progress += 1;
         }
+        if aim_at_write {
+            assert!(
+                temp_files(&cache).len() > temps_before,
+                "kill {kills} was aimed inside a write: a temp file stays"
+            );
+            killed_in_write += 1;
+        }
         assert_complete_or_absent(&fx, &cache, &format!("after kill {kills} (after {wait_for} entries + {extra:?})"));
     }
     assert!(killed_with_progress >= 8, "kills must land between batches, not only at start-up: {killed_with_progress}");
+    assert_eq!(killed_in_write, 8, "8 kills landed inside an entry write");
     finish_and_check(&fx, &cache, "after-kills");
 }
 

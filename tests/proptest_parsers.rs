@@ -16,7 +16,7 @@ use enformer_vep::cache::npy::{self, Dtype};
 use enformer_vep::cache::pickle::{self, PickleError};
 use enformer_vep::cache::StoreMode;
 use enformer_vep::extract::Region;
-use enformer_vep::variants::{ColumnOverrides, InputError, Record, VariantReader};
+use enformer_vep::variants::{ColumnOverrides, InputError, Record, Role, VariantReader};
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 
@@ -309,8 +309,21 @@ proptest! {
     /// missing column.
     #[test]
     fn column_overrides_never_panic(spec in "[a-zA-Z_=, 0-9-]{0,40}", file in table_file()) {
-        if let Ok(o) = spec.parse::<ColumnOverrides>() {
-            let _ = read_all(&file.bytes(), &o);
+        match spec.parse::<ColumnOverrides>() {
+            Err(msg) => prop_assert!(!msg.to_string().trim().is_empty(), "a refused --columns says why"),
+            Ok(o) => match read_all(&file.bytes(), &o) {
+                // Mapped: every record comes from a real line of the file.
+                Ok((records, _)) => {
+                    let expected = file.expected_lines();
+                    prop_assert!(records.iter().all(|r| expected.contains(&line_of(r))));
+                }
+                // Not mapped: the message names a column the override gave, or the roles left unmapped.
+                Err(e @ (InputError::OverrideColumnAbsent { .. } | InputError::UnmappedColumns { .. })) => {
+                    let named = Role::ALL.iter().filter_map(|&r| o.get(r)).any(|c| e.to_string().contains(c));
+                    prop_assert!(named || matches!(e, InputError::UnmappedColumns { .. }), "{e}");
+                }
+                Err(_) => {}
+            },
         }
     }
 }
