@@ -78,7 +78,7 @@ pub fn check_cache(opts: &CheckOptions, mode: ProgressMode) -> anyhow::Result<Ch
                 cached += 1;
                 legacy += 1;
             } else {
-                todo.push(row.seq_id, row.sequence)?;
+                todo.push_row(row)?; // with its base, if any: predict's split model patches from it
             }
         }
         progress.inc(n);
