@@ -77,6 +77,13 @@ impl Batch {
     fn new() -> Self {
         Batch { ids: Vec::new(), onehot: Vec::new(), bases: Vec::new() }
     }
+
+    /// Full at `batch_size` windows of one kind, with or without a base: with a split model they take different
+    /// tower calls, so a batch of a reference and its alt fills both calls (the monolithic model has no bases).
+    fn is_full(&self, batch_size: usize) -> bool {
+        let derived = self.bases.iter().filter(|b| b.is_some()).count();
+        derived == batch_size || self.bases.len() - derived == batch_size
+    }
 }
 
 /// The monolithic model, or the split model with the tower outputs of recent base windows.
@@ -316,7 +323,7 @@ impl ReadStage<'_> {
                 onehot::encode_into(&row.sequence, self.n_enc, &mut pending.onehot[at..]);
                 pending.ids.push(row.seq_id);
                 pending.bases.push(base);
-                if pending.ids.len() == self.batch_size {
+                if pending.is_full(self.batch_size) {
                     let full = std::mem::replace(&mut pending, Batch::new());
                     if batches.send(full).is_err() {
                         return Ok(duplicates);

@@ -1,7 +1,8 @@
 //! predict's model stage for a split model (`model::split`).
 //!
-//! A batch runs in four calls or more, each of exactly `--batch-size` rows (padded like the monolithic path, so
-//! an entry's bytes depend only on its windows, the model and the batch size):
+//! Every call has exactly `--batch-size` rows (padded like the monolithic path, so an entry's bytes depend only
+//! on its windows, the model and the batch size); the reader gives a batch up to `--batch-size` windows of each
+//! kind (with and without a base), so no call is mostly padding. A batch runs:
 //! 1. the tower on the windows without a base (references, indel windows); their tower outputs are kept a
 //!    while, as the alt windows that derive from them follow them in the table;
 //! 2. the tower on the bases that are not at hand (cached earlier, in another shard or evicted), each rebuilt
@@ -19,25 +20,33 @@ use crate::model::split::{Patch, SplitModel};
 use crate::model::{onehot, ModelError};
 use crate::substitution::Substitution;
 
-/// Runs `n` rows of `input` as one call of exactly `batch_size` rows, padding with copies of the last row and
-/// dropping their outputs (see `run_full_batch` for why the call shape is fixed).
+/// Runs `n` rows of `input` in calls of exactly `batch_size` rows, the last padded with copies of its last row
+/// whose outputs are dropped (see `run_full_batch` for why the call shape is fixed).
 pub(super) fn padded(
     input: &[f32],
     n: usize,
     batch_size: usize,
-    run: impl FnOnce(&[f32], usize) -> Result<Vec<f32>, ModelError>,
+    mut run: impl FnMut(&[f32], usize) -> Result<Vec<f32>, ModelError>,
 ) -> Result<Vec<f32>, ModelError> {
-    if n >= batch_size {
-        return run(input, n);
+    if n == 0 {
+        return Ok(Vec::new());
     }
     let per = input.len() / n;
-    let mut rows = Vec::with_capacity(per * batch_size);
-    rows.extend_from_slice(input);
-    for _ in n..batch_size {
-        rows.extend_from_slice(&input[(n - 1) * per..]);
+    let mut outputs = Vec::new();
+    for chunk in input.chunks(per * batch_size) {
+        let k = chunk.len() / per;
+        if k == batch_size {
+            outputs.extend(run(chunk, k)?);
+            continue;
+        }
+        let mut rows = Vec::with_capacity(per * batch_size);
+        rows.extend_from_slice(chunk);
+        for _ in k..batch_size {
+            rows.extend_from_slice(&chunk[(k - 1) * per..]);
+        }
+        let out = run(&rows, batch_size)?;
+        outputs.extend_from_slice(&out[..out.len() / batch_size * k]);
     }
-    let mut outputs = run(&rows, batch_size)?;
-    outputs.truncate(outputs.len() / batch_size * n);
     Ok(outputs)
 }
 
@@ -194,6 +203,8 @@ mod tests {
         };
         assert_eq!(padded(&[1.0, 2.0], 2, 4, run).unwrap(), vec![10.0, 20.0]);
         assert_eq!(calls.borrow()[0], (vec![1.0, 2.0, 2.0, 2.0], 4));
+        assert_eq!(padded(&[1.0, 2.0, 3.0], 3, 2, run).unwrap(), vec![10.0, 20.0, 30.0]);
+        assert_eq!(calls.borrow()[1..], [(vec![1.0, 2.0], 2), (vec![3.0, 3.0], 2)]);
     }
 
     #[test]
