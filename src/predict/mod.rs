@@ -78,11 +78,27 @@ impl Batch {
         Batch { ids: Vec::new(), onehot: Vec::new(), bases: Vec::new() }
     }
 
-    /// Full at `batch_size` windows of one kind, with or without a base: with a split model they take different
-    /// tower calls, so a batch of a reference and its alt fills both calls (the monolithic model has no bases).
-    fn is_full(&self, batch_size: usize) -> bool {
+    /// Windows (without a base, with one) in the batch.
+    fn kinds(&self) -> (usize, usize) {
         let derived = self.bases.iter().filter(|b| b.is_some()).count();
-        derived == batch_size || self.bases.len() - derived == batch_size
+        (self.bases.len() - derived, derived)
+    }
+
+    /// Whether a window of this kind still fits: at most `batch_size` of each kind. With a split model the two
+    /// kinds take different tower calls of `batch_size` rows each (the monolithic model has no bases).
+    fn has_room(&self, derived: bool, batch_size: usize) -> bool {
+        let (full, der) = self.kinds();
+        if derived {
+            der < batch_size
+        } else {
+            full < batch_size
+        }
+    }
+
+    /// Complete: `batch_size` of each kind (so the rest's calls are full too), or of the only kind there is.
+    fn is_full(&self, batch_size: usize, split_model: bool) -> bool {
+        let (full, derived) = self.kinds();
+        full == batch_size && (derived == batch_size || !split_model)
     }
 }
 
@@ -318,12 +334,18 @@ impl ReadStage<'_> {
                     Lookup::Corrupt(msg) => eprintln!("warning: corrupt cache entry, recomputing: {msg}"),
                     Lookup::Missing => {}
                 }
+                if !pending.has_room(base.is_some(), self.batch_size) {
+                    let full = std::mem::replace(&mut pending, Batch::new());
+                    if batches.send(full).is_err() {
+                        return Ok(duplicates);
+                    }
+                }
                 let at = pending.onehot.len();
                 pending.onehot.resize(at + window * 4, 0.0);
                 onehot::encode_into(&row.sequence, self.n_enc, &mut pending.onehot[at..]);
                 pending.ids.push(row.seq_id);
                 pending.bases.push(base);
-                if pending.is_full(self.batch_size) {
+                if pending.is_full(self.batch_size, self.split_model) {
                     let full = std::mem::replace(&mut pending, Batch::new());
                     if batches.send(full).is_err() {
                         return Ok(duplicates);

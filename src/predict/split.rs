@@ -2,7 +2,8 @@
 //!
 //! Every call has exactly `--batch-size` rows (padded like the monolithic path, so an entry's bytes depend only
 //! on its windows, the model and the batch size); the reader gives a batch up to `--batch-size` windows of each
-//! kind (with and without a base), so no call is mostly padding. A batch runs:
+//! kind (with and without a base: a shard's reference and alt windows alternate, so usually exactly that many
+//! of each), so no call is mostly padding. A batch runs:
 //! 1. the tower on the windows without a base (references, indel windows); their tower outputs are kept a
 //!    while, as the alt windows that derive from them follow them in the table;
 //! 2. the tower on the bases that are not at hand (cached earlier, in another shard or evicted), each rebuilt
