@@ -158,3 +158,29 @@ fn split_model_entries_and_scores_equal_the_monolithic_models_and_do_not_depend_
         assert!(again[*id].1 == b[*id].1, "{id}: a resumed run wrote other bytes");
     }
 }
+
+#[test]
+fn a_todo_whose_base_columns_do_not_rebuild_the_base_fails_that_row_by_name() {
+    use enformer_vep::substitution::Substitution;
+    use enformer_vep::tables::sequences::{SequenceRow, SequenceWriter};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let reference: Vec<u8> = (0..196_608u32).map(|i| b"ACGT"[(i.wrapping_mul(2_654_435_761) >> 30) as usize]).collect();
+    let mut alt = reference.clone();
+    alt[98_303] = if alt[98_303] == b'A' { b'C' } else { b'A' };
+    let mut base = Substitution::between(&sha256_hex(&reference), &reference, &alt).unwrap();
+    base.base_bases = b"N".to_vec(); // edited: no longer the reference's base
+    let todo = d.join("todo.parquet");
+    let mut w = SequenceWriter::create(&todo).unwrap();
+    w.push_row(SequenceRow { seq_id: sha256_hex(&alt), sequence: alt, base: Some(base) }).unwrap();
+    w.finish().unwrap();
+    let sm = split_model();
+    let out = bin()
+        .args(["predict", "--sequences", todo.to_str().unwrap(), "--model", sm.to_str().unwrap()])
+        .args(["--cache", d.join("c").to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("do not rebuild the base window") && stderr.contains("re-run extract-seqs"), "{stderr}");
+}
