@@ -116,7 +116,7 @@ fn read_manifest(path: &Path, window: usize) -> Result<Manifest, ModelError> {
             m.stride, m.positions, m.channels, m.margin
         )));
     }
-    let dir = path.parent().unwrap_or(Path::new("."));
+    let dir = parts_dir(path);
     for part in [&m.tower, &m.rest] {
         let file = dir.join(&part.file);
         let got = crate::cache::fingerprint::sha256_file(&file).map_err(|e| ModelError::Load {
@@ -135,6 +135,13 @@ fn read_manifest(path: &Path, window: usize) -> Result<Manifest, ModelError> {
     Ok(m)
 }
 
+/// The parts sit beside the manifest, found through a symbolic link to it: workflow engines (Nextflow) stage
+/// the one `--model` file into a work folder as a link, without the files it names.
+fn parts_dir(manifest: &Path) -> std::path::PathBuf {
+    let real = std::fs::canonicalize(manifest).unwrap_or_else(|_| manifest.to_path_buf());
+    real.parent().unwrap_or(Path::new(".")).to_path_buf()
+}
+
 fn shape_of(outlet: &ort::value::ValueType) -> Vec<i64> {
     outlet.tensor_shape().map(|s| s.to_vec()).unwrap_or_default()
 }
@@ -142,7 +149,7 @@ fn shape_of(outlet: &ort::value::ValueType) -> Vec<i64> {
 impl SplitModel {
     pub fn load(manifest: &Path, opts: &ModelOptions) -> Result<SplitModel, ModelError> {
         let m = read_manifest(manifest, opts.window)?;
-        let dir = manifest.parent().unwrap_or(Path::new("."));
+        let dir = parts_dir(manifest);
         let (tower_path, rest_path) = (dir.join(&m.tower.file), dir.join(&m.rest.file));
         let (tower, rest) = (session(&tower_path, opts)?, session(&rest_path, opts)?);
         let contract = |p: &Path, msg: String| ModelError::Contract { path: p.display().to_string(), msg };
@@ -282,5 +289,11 @@ mod tests {
         assert!(e.contains("inconsistent geometry"), "{e}");
         assert!(err(&good("00").replace("196608", "131072")).contains("131072-bp window"));
         assert!(is_manifest(&path) && !is_manifest(Path::new("m.onnx")));
+        // Through a link in another folder (a workflow's staging), the parts are still found beside the target.
+        let staged = tempfile::tempdir().unwrap();
+        let link = staged.path().join("m.split.json");
+        std::os::unix::fs::symlink(&path, &link).unwrap();
+        std::fs::write(&path, good("00")).unwrap();
+        assert!(read_manifest(&link, 196_608).err().unwrap().to_string().contains("t.onnx has SHA-256"));
     }
 }
