@@ -32,6 +32,9 @@ Models:
 Options:
   --check           run ONNX Runtime (CPU) and torch on 2 random one-hot windows (as one batch of 2), print the
                     max absolute and relative (to max |torch|) differences, exit 1 if relative > 1e-4.
+  --split           also write the split model beside --out (<stem>.tower.onnx, <stem>.rest.onnx and the manifest
+                    <stem>.split.json that `predict --model` takes), cut from the exported graph by
+                    scripts/split_onnx.py, which checks tower∘rest against it (1e-5) and measures the margin.
   --golden DIR      write DIR/<stem>.golden_input.npy (uint8 [3, 196608] ASCII windows: a pseudo-random ACGT
                     window, the same with the centre base, index 98303, changed, and the first window with its
                     first 50,000 bases replaced by N) and DIR/<stem>.golden_output.npy (float32 [3, 896, tracks],
@@ -41,6 +44,7 @@ Examples:
   python scripts/export_enformer_onnx.py --tiny --seed 0 --out tests/models/tiny_enformer.onnx \
       --check --golden tests/models
   python scripts/export_enformer_onnx.py --random-weights --seed 0 --out target/enformer_full_random.onnx --check
+  python scripts/export_enformer_onnx.py --random-weights --seed 0 --out target/enformer_full_random.onnx --split
   python scripts/export_enformer_onnx.py --out enformer.onnx --check          # needs the Hugging Face hub
 
 Install (CPU is enough): python3 -m venv .venv-export &&
@@ -432,6 +436,7 @@ def main() -> int:
                          "weights, as enformer_pytorch.from_pretrained does, no otherwise)")
     ap.add_argument("--check", action="store_true", help="compare ONNX Runtime with torch; exit 1 if they differ")
     ap.add_argument("--golden", type=Path, metavar="DIR", help="write golden input/output .npy files to DIR")
+    ap.add_argument("--split", action="store_true", help="also write the split model (tower + rest + manifest)")
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
     args = ap.parse_args()
 
@@ -452,6 +457,11 @@ def main() -> int:
         ok &= check(model, args.out, heads, args.seed)
     if args.golden:
         ok &= golden(model, args.out, heads, args.golden, args.seed, args.tiny)
+    if args.split:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from split_onnx import split_and_check
+
+        ok &= split_and_check(args.out, args.out.parent)
     return 0 if ok else 1
 
 

@@ -67,7 +67,8 @@ pub fn check_cache(opts: &CheckOptions, mode: ProgressMode) -> anyhow::Result<Ch
                     cached += 1;
                     legacy += 1;
                 }
-                Source::Absent => todo.push(row.seq_id, row.sequence)?,
+                // With its base, if any: predict's split model patches from it.
+                Source::Absent => todo.push_row(row)?,
             }
         }
         progress.inc(n);

@@ -19,6 +19,7 @@ pub mod predict;
 pub mod progress;
 pub mod run;
 pub mod score;
+pub mod substitution;
 pub mod tables;
 pub mod variants;
 pub mod window;

@@ -232,6 +232,13 @@ fn gc(a: GcArgs) -> anyhow::Result<i32> {
 }
 
 fn import(a: ImportLegacyArgs, mode: ProgressMode) -> anyhow::Result<i32> {
+    // Legacy entries are the monolithic model's numbers: filing them under a split model would mix the two.
+    anyhow::ensure!(
+        !crate::model::split::is_manifest(&a.model.model),
+        "{} is a split model, but legacy entries were computed by a monolithic model; fix: import them with \
+         --model set to the monolithic .onnx file",
+        a.model.model.display()
+    );
     let fingerprint = a.model.fingerprint()?;
     // The output shape comes from the model's contract, as for predict (one CPU thread: nothing is run).
     let model = Model::load(&a.model.model, &a.model.model_options(Device::Cpu, Some(1)))?;

@@ -295,9 +295,9 @@ impl OutputWriter {
                     let Some(open) = shard.as_mut() else { unreachable!() };
                     row.shard = Some(open.index);
                     open.variants += 1;
-                    for (id, seq) in windows {
-                        if open.seen.insert(id.clone()) {
-                            open.writer.push(id, seq)?;
+                    for w in windows {
+                        if open.seen.insert(w.seq_id.clone()) {
+                            open.writer.push_row(w)?;
                         }
                     }
                     if open.variants as usize >= self.shard_size {

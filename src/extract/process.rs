@@ -19,8 +19,8 @@ pub(crate) struct Scoring {
 
 pub(crate) struct Processed {
     pub row: VariantRow,
-    /// (seq_id, window) of every distinct sequence of the variant; empty when the variant is not scored.
-    pub windows: Vec<(String, Vec<u8>)>,
+    /// Every distinct sequence of the variant; empty when the variant is not scored.
+    pub windows: Vec<crate::tables::sequences::SequenceRow>,
 }
 
 fn rejected(mut row: VariantRow, r: Rejection) -> Processed {

@@ -2,17 +2,21 @@
 //! R = G[s, s+L), A = H[s, s+L) and, when Δ ≠ 0, A′ = H[s+Δ, s+Δ+L), where H = G[..p) + ALT + G[p+m..) is
 //! the alt haplotype and s = p − (L/2 − 1). Each is built for every shift t (start moved by t) and, with
 //! `--rc`, also reverse-complemented. Real genome sequence fills every window to its ends; N only outside
-//! the contig.
+//! the contig. An alt window that is a substitution of the reference window of its own shift and strand
+//! (an SNV's or MNV's A) records that reference as its base (`substitution`), for a split model's patch.
 
 use crate::ensemble::{Ensemble, Member, Role, Strand};
 use crate::genome::{Genome, GenomeError};
 use crate::normalize::{reverse_complement, Normalized};
+use crate::substitution::Substitution;
+use crate::tables::sequences::SequenceRow;
 use crate::window::{ref_alt_seq_ids, seq_id, WindowSpec};
 
-/// A variant's ensemble members and its distinct windows as (seq_id, bytes).
+/// A variant's ensemble members and its distinct windows (each with its base when it is a substitution of
+/// the reference window of its own shift and strand).
 pub(crate) struct VariantWindows {
     pub members: Vec<Member>,
-    pub windows: Vec<(String, Vec<u8>)>,
+    pub windows: Vec<SequenceRow>,
     /// 0-based genome start of the forward, unshifted R.
     pub start: i64,
 }
@@ -53,7 +57,12 @@ pub(crate) fn build(
         a[center..end].copy_from_slice(&v.alt[..end - center]);
         let member = |role, seq_id: &String| Member { role, shift: 0, strand: Strand::Forward, seq_id: seq_id.clone() };
         let members = vec![member(Role::Ref, &ref_id), member(Role::Alt, &alt_id)];
-        return Ok(VariantWindows { members, windows: vec![(ref_id, r), (alt_id, a)], start: s });
+        let base = Substitution::between(&ref_id, &r, &a);
+        let windows = vec![
+            SequenceRow { seq_id: ref_id, sequence: r, base: None },
+            SequenceRow { seq_id: alt_id, sequence: a, base },
+        ];
+        return Ok(VariantWindows { members, windows, start: s });
     }
 
     let (tmin, tmax) = ensemble.shifts().iter().fold((0i64, 0i64), |(lo, hi), &t| (lo.min(t as i64), hi.max(t as i64)));
@@ -84,8 +93,8 @@ pub(crate) fn build(
     if delta != 0 {
         roles.push(Role::AltShifted);
     }
-    let mut members = Vec::new();
-    let mut windows: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut members: Vec<Member> = Vec::new();
+    let mut windows: Vec<SequenceRow> = Vec::new();
     for role in roles {
         for &t in ensemble.shifts() {
             let x = s + t as i64;
@@ -101,8 +110,17 @@ pub(crate) fn build(
                     Strand::Reverse => reverse_complement(&forward),
                 };
                 let id = seq_id(&w);
-                if !windows.iter().any(|(k, _)| *k == id) {
-                    windows.push((id.clone(), w));
+                if !windows.iter().any(|k| k.seq_id == id) {
+                    // Roles come in order, so the reference of this shift and strand is already there.
+                    let reference = members
+                        .iter()
+                        .find(|m| m.role == Role::Ref && m.shift == t && m.strand == strand)
+                        .and_then(|m| windows.iter().find(|k| k.seq_id == m.seq_id));
+                    let base = match (role, reference) {
+                        (Role::Ref, _) | (_, None) => None,
+                        (_, Some(r)) => Substitution::between(&r.seq_id, &r.sequence, &w),
+                    };
+                    windows.push(SequenceRow { seq_id: id.clone(), sequence: w, base });
                 }
                 members.push(Member { role, shift: t, strand, seq_id: id });
             }
@@ -127,7 +145,7 @@ mod tests {
 
     fn window_of(w: &VariantWindows, role: Role, shift: i32, strand: Strand) -> &str {
         let m = w.members.iter().find(|m| m.role == role && m.shift == shift && m.strand == strand).unwrap();
-        std::str::from_utf8(&w.windows.iter().find(|(k, _)| *k == m.seq_id).unwrap().1).unwrap()
+        std::str::from_utf8(&w.windows.iter().find(|k| k.seq_id == m.seq_id).unwrap().sequence).unwrap()
     }
 
     #[test]
@@ -152,6 +170,34 @@ mod tests {
     }
 
     #[test]
+    fn snv_alt_windows_are_substitutions_of_their_own_strand_and_shift_reference() {
+        let dir = tempfile::tempdir().unwrap();
+        let g = genome(dir.path(), "ACGTACGTTTGCAGGA");
+        let spec = WindowSpec::new(8).unwrap();
+        let e = Ensemble::new(true, vec![-1, 0, 1]).unwrap();
+        let w = build(&g, 0, &norm(8, "T", "G"), spec, &e).unwrap();
+        for m in w.members.iter().filter(|m| m.role == Role::Alt) {
+            let alt = w.windows.iter().find(|k| k.seq_id == m.seq_id).unwrap();
+            let r = w.members.iter().find(|r| r.role == Role::Ref && r.shift == m.shift && r.strand == m.strand);
+            let base = alt.base.as_ref().unwrap();
+            assert_eq!(base.base_seq_id, r.unwrap().seq_id);
+            // The variant at window index 3 − t, mirrored on the reverse strand; A on the forward, T on the reverse.
+            let i = (3 - m.shift) as usize;
+            let (i, b) = if m.strand == Strand::Forward { (i, b'T') } else { (7 - i, b'A') };
+            assert_eq!((base.span(), base.base_bases.as_slice()), (i..i + 1, &[b][..]));
+        }
+        // An indel's A and A′ differ from R over the rest of a real window (longer than MAX_SPAN: full path);
+        // in these 8-bp windows they are short substitutions, and whatever is recorded rebuilds R exactly.
+        let w = build(&g, 0, &norm(8, "TTT", "T"), spec, &e).unwrap();
+        for k in &w.windows {
+            if let Some(base) = &k.base {
+                let r = w.windows.iter().find(|r| r.seq_id == base.base_seq_id).unwrap();
+                assert_eq!(base.base_window(&k.sequence).unwrap(), r.sequence);
+            }
+        }
+    }
+
+    #[test]
     fn insertion_and_substitution_windows() {
         let dir = tempfile::tempdir().unwrap();
         let g = genome(dir.path(), "ACGTACGTTTGCAGGA");
@@ -170,8 +216,14 @@ mod tests {
         let w = build(&g, 0, &norm(6, "CG", "TT"), spec, &Ensemble::default()).unwrap();
         assert_eq!(w.members.len(), 2);
         assert_eq!(window_of(&w, Role::Alt, 0, f), "GTATTTTT");
-        for (k, bytes) in &w.windows {
-            assert_eq!(*k, seq_id(bytes));
+        for k in &w.windows {
+            assert_eq!(k.seq_id, seq_id(&k.sequence));
         }
+        // Its alt window is a substitution of its reference over the MNV's two bases.
+        let base = w.windows[1].base.as_ref().unwrap();
+        assert_eq!(
+            (&base.base_seq_id, base.span(), base.base_bases.as_slice()),
+            (&w.windows[0].seq_id, 3..5, &b"CG"[..])
+        );
     }
 }

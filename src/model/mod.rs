@@ -6,6 +6,7 @@
 
 pub mod onehot;
 pub mod runtime;
+pub mod split;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -77,36 +78,41 @@ pub struct Model {
     pub window: usize,
 }
 
-fn dims(shape: &[i64]) -> String {
+/// An ONNX Runtime session for one model file on the chosen device (CUDA registered or an error, never a
+/// silent CPU fall-back).
+pub(crate) fn session(path: &Path, opts: &ModelOptions) -> Result<Session, ModelError> {
+    let shown = path.display().to_string();
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() && m.len() == 0 => {
+            return Err(ModelError::Load { path: shown, msg: "the file is empty (0 bytes)".into() })
+        }
+        Ok(m) if m.is_file() => {}
+        _ => return Err(ModelError::Load { path: shown, msg: "no such file".into() }),
+    }
+    let env = runtime::environment()?;
+    let load_err = |msg: String| ModelError::Load { path: shown.clone(), msg };
+    let mut builder = Session::builder(env).map_err(|e| load_err(e.to_string()))?;
+    if let Device::Cuda(device) = opts.device {
+        let ep = ort::ep::CUDA::default().with_device_id(device).build().error_on_failure();
+        builder =
+            builder.with_execution_providers([ep]).map_err(|e| ModelError::Cuda { device, msg: e.to_string() })?;
+    }
+    builder = builder.with_optimization_level(GraphOptimizationLevel::Level3).map_err(|e| load_err(e.to_string()))?;
+    if let Some(n) = opts.threads {
+        builder = builder.with_intra_threads(n.max(1)).map_err(|e| load_err(e.to_string()))?;
+    }
+    builder.commit_from_file(path).map_err(|e| load_err(e.to_string()))
+}
+
+pub(crate) fn dims(shape: &[i64]) -> String {
     let d: Vec<String> = shape.iter().map(|&x| if x < 0 { "?".to_string() } else { x.to_string() }).collect();
     format!("[{}]", d.join(", "))
 }
 
 impl Model {
     pub fn load(path: &Path, opts: &ModelOptions) -> Result<Model, ModelError> {
-        let shown = path.display().to_string();
-        match std::fs::metadata(path) {
-            Ok(m) if m.is_file() && m.len() == 0 => {
-                return Err(ModelError::Load { path: shown, msg: "the file is empty (0 bytes)".into() })
-            }
-            Ok(m) if m.is_file() => {}
-            _ => return Err(ModelError::Load { path: shown, msg: "no such file".into() }),
-        }
-        let env = runtime::environment()?;
-        let load_err = |msg: String| ModelError::Load { path: shown.clone(), msg };
-        let mut builder = Session::builder(env).map_err(|e| load_err(e.to_string()))?;
-        if let Device::Cuda(device) = opts.device {
-            let ep = ort::ep::CUDA::default().with_device_id(device).build().error_on_failure();
-            builder =
-                builder.with_execution_providers([ep]).map_err(|e| ModelError::Cuda { device, msg: e.to_string() })?;
-        }
-        builder =
-            builder.with_optimization_level(GraphOptimizationLevel::Level3).map_err(|e| load_err(e.to_string()))?;
-        if let Some(n) = opts.threads {
-            builder = builder.with_intra_threads(n.max(1)).map_err(|e| load_err(e.to_string()))?;
-        }
-        let session = builder.commit_from_file(path).map_err(|e| load_err(e.to_string()))?;
-        Self::check_contract(session, &shown, opts)
+        let session = session(path, opts)?;
+        Self::check_contract(session, &path.display().to_string(), opts)
     }
 
     fn check_contract(session: Session, path: &str, opts: &ModelOptions) -> Result<Model, ModelError> {

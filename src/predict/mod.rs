@@ -6,8 +6,12 @@
 //! writes the previous batch's entries. A sequence that fails is recorded and the run goes on; the exit code
 //! says whether anything failed. A sequence that appears several times in the TODO table is computed once
 //! (and has one manifest record); the repeats are counted in the summary's `duplicates`.
+//!
+//! With a split model (`--model X.split.json`), a window the TODO table marks as a substitution of a base
+//! window gets its tower output from the base's by a patch (`split`); every other window runs tower then rest.
 
 mod manifest;
+mod split;
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -21,8 +25,10 @@ pub use manifest::{PredictRecord, RecordStatus};
 
 use crate::cache::entry::{self, Expect};
 use crate::cache::{Cache, Fingerprint, Lookup, Namespace, StoreMode};
+use crate::model::split::{is_manifest, SplitModel};
 use crate::model::{onehot, Model, ModelError, ModelOptions};
 use crate::progress::{Progress, ProgressMode};
+use crate::substitution::Substitution;
 use crate::tables::sequences::SequenceReader;
 use crate::window::OutputGeometry;
 
@@ -49,6 +55,11 @@ pub struct PredictSummary {
     pub failed: u64,
     /// TODO rows that repeat a sequence already read (computed once, not recorded again).
     pub duplicates: u64,
+    /// Split model: windows whose tower output was patched from their base window's.
+    pub patched: u64,
+    /// Split model: base windows whose tower output was recomputed for a patch because it was not at hand
+    /// (cached before, in another TODO file, or evicted).
+    pub bases_recomputed: u64,
     pub seconds: f64,
     pub sequences_per_second: f64,
     pub device: String,
@@ -58,6 +69,86 @@ pub struct PredictSummary {
 struct Batch {
     ids: Vec<String>,
     onehot: Vec<f32>,
+    /// Split model only: each window's base, validated by the reader.
+    bases: Vec<Option<Substitution>>,
+}
+
+impl Batch {
+    fn new() -> Self {
+        Batch { ids: Vec::new(), onehot: Vec::new(), bases: Vec::new() }
+    }
+
+    /// Windows (without a base, with one) in the batch.
+    fn kinds(&self) -> (usize, usize) {
+        let derived = self.bases.iter().filter(|b| b.is_some()).count();
+        (self.bases.len() - derived, derived)
+    }
+
+    /// Whether a window of this kind still fits: at most `batch_size` of each kind. With a split model the two
+    /// kinds take different tower calls of `batch_size` rows each (the monolithic model has no bases).
+    fn has_room(&self, derived: bool, batch_size: usize) -> bool {
+        let (full, der) = self.kinds();
+        if derived {
+            der < batch_size
+        } else {
+            full < batch_size
+        }
+    }
+
+    /// Complete: `batch_size` of each kind (so the rest's calls are full too), or of the only kind there is.
+    fn is_full(&self, batch_size: usize, split_model: bool) -> bool {
+        let (full, derived) = self.kinds();
+        full == batch_size && (derived == batch_size || !split_model)
+    }
+}
+
+/// The monolithic model, or the split model with the tower outputs of recent base windows.
+enum Runner {
+    Monolithic(Model),
+    Split(Box<SplitModel>, split::TowerStore),
+}
+
+impl Runner {
+    fn load(opts: &PredictOptions) -> Result<Runner, ModelError> {
+        if is_manifest(&opts.model) {
+            // Bases precede their substitutions in a shard (a variant's reference first): a few batches' worth
+            // of tower outputs covers them, also with --rc and --shifts (12 windows per SNV).
+            let store = split::TowerStore::new(2 * opts.batch_size + 16);
+            Ok(Runner::Split(Box::new(SplitModel::load(&opts.model, &opts.model_options)?), store))
+        } else {
+            Ok(Runner::Monolithic(Model::load(&opts.model, &opts.model_options)?))
+        }
+    }
+
+    fn shape(&self) -> (usize, usize, usize) {
+        match self {
+            Runner::Monolithic(m) => (m.bins, m.tracks, m.window),
+            Runner::Split(m, _) => (m.bins, m.tracks, m.window),
+        }
+    }
+
+    /// Outputs of rows `rows` of the batch.
+    fn run(
+        &mut self,
+        batch: &Batch,
+        rows: std::ops::Range<usize>,
+        batch_size: usize,
+        n_enc: crate::cache::NEncoding,
+    ) -> Result<(Vec<f32>, split::SplitCounts), ModelError> {
+        let per = batch.onehot.len() / batch.ids.len().max(1);
+        let x = &batch.onehot[rows.start * per..rows.end * per];
+        match self {
+            Runner::Monolithic(m) => Ok((run_full_batch(m, x, rows.len(), batch_size)?, Default::default())),
+            Runner::Split(m, store) => {
+                let items: Vec<split::Item> = rows
+                    .clone()
+                    .zip(x.chunks_exact(per))
+                    .map(|(i, onehot)| split::Item { id: &batch.ids[i], onehot, base: batch.bases[i].as_ref() })
+                    .collect();
+                split::compute(m, store, &items, batch_size, n_enc)
+            }
+        }
+    }
 }
 
 enum ToWriter {
@@ -71,18 +162,7 @@ enum ToWriter {
 /// function of the sequence, model and batch size alone: a resumed job, whose last batch is short, or a
 /// sequence retried alone after a batch failure, stores the same numbers an uninterrupted run would.
 fn run_full_batch(model: &mut Model, onehot: &[f32], n: usize, batch_size: usize) -> Result<Vec<f32>, ModelError> {
-    if n >= batch_size {
-        return model.run(onehot, n);
-    }
-    let per = onehot.len() / n;
-    let mut padded = Vec::with_capacity(per * batch_size);
-    padded.extend_from_slice(onehot);
-    for _ in n..batch_size {
-        padded.extend_from_slice(&onehot[(n - 1) * per..]);
-    }
-    let mut outputs = model.run(&padded, batch_size)?;
-    outputs.truncate(outputs.len() / batch_size * n);
-    Ok(outputs)
+    split::padded(onehot, n, batch_size, |x, b| model.run(x, b))
 }
 
 pub fn predict(opts: &PredictOptions, mode: ProgressMode) -> anyhow::Result<PredictSummary> {
@@ -92,8 +172,9 @@ pub fn predict(opts: &PredictOptions, mode: ProgressMode) -> anyhow::Result<Pred
     let ns = cache.namespace(&opts.fingerprint);
     // Open the input first: a wrong path should not wait for a 1 GB model to load.
     let reader = SequenceReader::open(&opts.sequences)?;
-    let mut model = Model::load(&opts.model, &opts.model_options)?;
-    let (bins, tracks, window) = (model.bins, model.tracks, model.window);
+    let mut runner = Runner::load(opts)?;
+    let split_model = matches!(runner, Runner::Split(..));
+    let (bins, tracks, window) = runner.shape();
     let center = OutputGeometry::new(window, bins).map_err(anyhow::Error::msg)?.center_bins(opts.center_bins);
     anyhow::ensure!(
         opts.fingerprint.store != StoreMode::Summary || bins.is_multiple_of(2),
@@ -113,21 +194,25 @@ pub fn predict(opts: &PredictOptions, mode: ProgressMode) -> anyhow::Result<Pred
     let store = opts.fingerprint.store;
     let n_enc = opts.fingerprint.n_encoding;
 
+    let mut counts = split::SplitCounts::default();
     let (records, duplicates) = std::thread::scope(|scope| -> anyhow::Result<(Vec<PredictRecord>, u64)> {
         let ns_r = &ns;
         let reader_tx = write_tx.clone();
         let progress_r = &progress;
         let reader_handle = scope.spawn(move || {
             let expect = Expect::exact(bins, tracks);
-            read_stage(reader, ns_r, window, n_enc, opts.batch_size, batch_tx, reader_tx, expect, progress_r)
+            let stage = ReadStage { ns: ns_r, window, n_enc, batch_size: opts.batch_size, split_model, expect };
+            stage.run(reader, batch_tx, reader_tx, progress_r)
         });
         let writer_handle = scope.spawn(|| write_stage(write_rx, &ns, store, bins, tracks, center.clone(), &progress));
 
         for batch in batch_rx {
             let n = batch.ids.len();
             let t = Instant::now();
-            match run_full_batch(&mut model, &batch.onehot, n, opts.batch_size) {
-                Ok(outputs) => {
+            match runner.run(&batch, 0..n, opts.batch_size, n_enc) {
+                Ok((outputs, c)) => {
+                    counts.patched += c.patched;
+                    counts.bases_recomputed += c.bases_recomputed;
                     let seconds_each = t.elapsed().as_secs_f64() / n as f64;
                     if write_tx.send(ToWriter::Outputs { ids: batch.ids, outputs, seconds_each }).is_err() {
                         break; // the writer stopped (the cache cannot be written): no point computing more
@@ -135,12 +220,13 @@ pub fn predict(opts: &PredictOptions, mode: ProgressMode) -> anyhow::Result<Pred
                 }
                 Err(batch_err) => {
                     // Isolate the failing sequence(s): run the batch one by one.
-                    let per = window * 4;
-                    for (i, id) in batch.ids.into_iter().enumerate() {
+                    for (i, id) in batch.ids.iter().enumerate() {
+                        let id = id.clone();
                         let t = Instant::now();
-                        let one = &batch.onehot[i * per..(i + 1) * per];
-                        let msg = match (n > 1).then(|| run_full_batch(&mut model, one, 1, opts.batch_size)) {
-                            Some(Ok(outputs)) => {
+                        let msg = match (n > 1).then(|| runner.run(&batch, i..i + 1, opts.batch_size, n_enc)) {
+                            Some(Ok((outputs, c))) => {
+                                counts.patched += c.patched;
+                                counts.bases_recomputed += c.bases_recomputed;
                                 let seconds_each = t.elapsed().as_secs_f64();
                                 let _ = write_tx.send(ToWriter::Outputs { ids: vec![id], outputs, seconds_each });
                                 continue;
@@ -173,6 +259,8 @@ pub fn predict(opts: &PredictOptions, mode: ProgressMode) -> anyhow::Result<Pred
         cached: count(RecordStatus::Cached),
         failed: count(RecordStatus::Failed),
         duplicates,
+        patched: counts.patched,
+        bases_recomputed: counts.bases_recomputed,
         seconds,
         sequences_per_second: count(RecordStatus::Computed) as f64 / seconds.max(1e-9),
         device: opts.model_options.device.to_string(),
@@ -186,63 +274,90 @@ pub fn predict(opts: &PredictOptions, mode: ProgressMode) -> anyhow::Result<Pred
     Ok(summary)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn read_stage(
-    reader: SequenceReader,
-    ns: &Namespace,
+struct ReadStage<'a> {
+    ns: &'a Namespace,
     window: usize,
     n_enc: crate::cache::NEncoding,
     batch_size: usize,
-    batches: Sender<Batch>,
-    done: Sender<ToWriter>,
+    /// Keep (and check) each window's base; the monolithic model has no use for it.
+    split_model: bool,
     expect: Expect,
-    progress: &Progress,
-) -> anyhow::Result<u64> {
-    let mut pending = Batch { ids: Vec::new(), onehot: Vec::new() };
-    // The keys read so far (32 bytes each, not the 64-character hex), so a repeat is computed only once.
-    let mut seen: HashSet<[u8; 32]> = HashSet::new();
-    let mut duplicates = 0u64;
-    for rows in reader {
-        for row in rows? {
-            let fail = |msg: String| done.send(ToWriter::Done(PredictRecord::failed(row.seq_id.clone(), msg)));
-            if row.sequence.len() != window {
-                let _ = fail(format!("sequence is {} bp, the model's window is {window} bp", row.sequence.len()));
-                continue;
-            }
-            if crate::window::seq_id(&row.sequence) != row.seq_id {
-                let _ = fail("seq_id is not the SHA-256 of the sequence (edited or corrupted TODO file?)".into());
-                continue;
-            }
-            let mut key = [0u8; 32];
-            if hex::decode_to_slice(&row.seq_id, &mut key).is_ok() && !seen.insert(key) {
-                duplicates += 1;
-                progress.inc(1);
-                continue;
-            }
-            match ns.read_entry(&row.seq_id, expect) {
-                Lookup::Hit(..) => {
-                    let _ = done.send(ToWriter::Done(PredictRecord::cached(row.seq_id)));
+}
+
+impl ReadStage<'_> {
+    fn run(
+        &self,
+        reader: SequenceReader,
+        batches: Sender<Batch>,
+        done: Sender<ToWriter>,
+        progress: &Progress,
+    ) -> anyhow::Result<u64> {
+        let window = self.window;
+        let mut pending = Batch::new();
+        // The keys read so far (32 bytes each, not the 64-character hex), so a repeat is computed only once.
+        let mut seen: HashSet<[u8; 32]> = HashSet::new();
+        let mut duplicates = 0u64;
+        for rows in reader {
+            for row in rows? {
+                let fail = |msg: String| done.send(ToWriter::Done(PredictRecord::failed(row.seq_id.clone(), msg)));
+                if row.sequence.len() != window {
+                    let _ = fail(format!("sequence is {} bp, the model's window is {window} bp", row.sequence.len()));
                     continue;
                 }
-                Lookup::Corrupt(msg) => eprintln!("warning: corrupt cache entry, recomputing: {msg}"),
-                Lookup::Missing => {}
-            }
-            let at = pending.onehot.len();
-            pending.onehot.resize(at + window * 4, 0.0);
-            onehot::encode_into(&row.sequence, n_enc, &mut pending.onehot[at..]);
-            pending.ids.push(row.seq_id);
-            if pending.ids.len() == batch_size {
-                let full = std::mem::replace(&mut pending, Batch { ids: Vec::new(), onehot: Vec::new() });
-                if batches.send(full).is_err() {
-                    return Ok(duplicates);
+                if crate::window::seq_id(&row.sequence) != row.seq_id {
+                    let _ = fail("seq_id is not the SHA-256 of the sequence (edited or corrupted TODO file?)".into());
+                    continue;
+                }
+                let base = if self.split_model { row.base.clone() } else { None };
+                if let Some(b) = &base {
+                    // The patch trusts the base's key: it must be the window the span and bytes rebuild.
+                    if b.base_window(&row.sequence).is_none_or(|w| crate::window::seq_id(&w) != b.base_seq_id) {
+                        let _ = fail(
+                            "base_seq_id, base_offset and base_bases do not rebuild the base window (edited or \
+                             corrupted TODO file?); fix: re-run extract-seqs and check-cache"
+                                .into(),
+                        );
+                        continue;
+                    }
+                }
+                let mut key = [0u8; 32];
+                if hex::decode_to_slice(&row.seq_id, &mut key).is_ok() && !seen.insert(key) {
+                    duplicates += 1;
+                    progress.inc(1);
+                    continue;
+                }
+                match self.ns.read_entry(&row.seq_id, self.expect) {
+                    Lookup::Hit(..) => {
+                        let _ = done.send(ToWriter::Done(PredictRecord::cached(row.seq_id)));
+                        continue;
+                    }
+                    Lookup::Corrupt(msg) => eprintln!("warning: corrupt cache entry, recomputing: {msg}"),
+                    Lookup::Missing => {}
+                }
+                if !pending.has_room(base.is_some(), self.batch_size) {
+                    let full = std::mem::replace(&mut pending, Batch::new());
+                    if batches.send(full).is_err() {
+                        return Ok(duplicates);
+                    }
+                }
+                let at = pending.onehot.len();
+                pending.onehot.resize(at + window * 4, 0.0);
+                onehot::encode_into(&row.sequence, self.n_enc, &mut pending.onehot[at..]);
+                pending.ids.push(row.seq_id);
+                pending.bases.push(base);
+                if pending.is_full(self.batch_size, self.split_model) {
+                    let full = std::mem::replace(&mut pending, Batch::new());
+                    if batches.send(full).is_err() {
+                        return Ok(duplicates);
+                    }
                 }
             }
         }
+        if !pending.ids.is_empty() {
+            let _ = batches.send(pending);
+        }
+        Ok(duplicates)
     }
-    if !pending.ids.is_empty() {
-        let _ = batches.send(pending);
-    }
-    Ok(duplicates)
 }
 
 /// Errors after which no further entry can be written (full disk, quota, read-only or forbidden cache):

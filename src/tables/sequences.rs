@@ -1,5 +1,8 @@
 //! Sequence tables: `shards/shard-NNNNN.parquet` from `extract-seqs` and the TODO file from `check-cache`.
-//! Columns: `seq_id` (string, lower-case hex SHA-256 of `sequence`), `sequence` (string, the window's bytes).
+//! Columns: `seq_id` (string, lower-case hex SHA-256 of `sequence`), `sequence` (string, the window's bytes),
+//! and, for a window that is a substitution of another (an SNV's alt window of its reference, see
+//! `substitution`), `base_seq_id`, `base_offset` and `base_bases` (null otherwise). Tables without the last
+//! three (written before them, or by hand) read as windows without a base.
 //!
 //! Windows are written a few hundred rows per row group and read back in small batches, so memory stays
 //! bounded however large a shard is. zstd level 1 on large pages catches the near-duplicate ref/alt windows
@@ -8,7 +11,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow_array::{Array, BinaryArray, LargeBinaryArray, LargeStringArray, RecordBatch, StringArray};
+use arrow_array::{Array, BinaryArray, LargeBinaryArray, LargeStringArray, RecordBatch, StringArray, UInt32Array};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReader;
 use parquet::basic::{Compression, ZstdLevel};
@@ -16,6 +19,7 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
 use super::{AtomicParquet, TableError};
+use crate::substitution::Substitution;
 
 const ROWS_PER_GROUP: usize = 256;
 const ROWS_PER_BATCH: usize = 32;
@@ -24,6 +28,9 @@ pub fn schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
         Field::new("seq_id", DataType::Utf8, false),
         Field::new("sequence", DataType::Utf8, false),
+        Field::new("base_seq_id", DataType::Utf8, true),
+        Field::new("base_offset", DataType::UInt32, true),
+        Field::new("base_bases", DataType::Utf8, true),
     ]))
 }
 
@@ -43,6 +50,7 @@ pub struct SequenceWriter {
     path: PathBuf,
     ids: Vec<String>,
     seqs: Vec<Vec<u8>>,
+    bases: Vec<Option<Substitution>>,
     rows: u64,
 }
 
@@ -53,13 +61,19 @@ impl SequenceWriter {
             path: path.to_path_buf(),
             ids: Vec::new(),
             seqs: Vec::new(),
+            bases: Vec::new(),
             rows: 0,
         })
     }
 
     pub fn push(&mut self, seq_id: String, sequence: Vec<u8>) -> Result<(), TableError> {
-        self.ids.push(seq_id);
-        self.seqs.push(sequence);
+        self.push_row(SequenceRow { seq_id, sequence, base: None })
+    }
+
+    pub fn push_row(&mut self, row: SequenceRow) -> Result<(), TableError> {
+        self.ids.push(row.seq_id);
+        self.seqs.push(row.sequence);
+        self.bases.push(row.base);
         self.rows += 1;
         if self.ids.len() >= ROWS_PER_BATCH {
             self.flush()?;
@@ -71,20 +85,41 @@ impl SequenceWriter {
         if self.ids.is_empty() {
             return Ok(());
         }
-        let seqs: Vec<&str> = self
-            .seqs
+        let werr = |e: Box<dyn std::error::Error + Send + Sync>| TableError::Write {
+            path: self.path.display().to_string(),
+            source: e,
+        };
+        let text = |s: &[u8]| std::str::from_utf8(s).map(str::to_string);
+        let seqs: Vec<String> =
+            self.seqs.iter().map(|s| text(s)).collect::<Result<_, _>>().map_err(|e| werr(e.into()))?;
+        let base_bases: Vec<Option<String>> = self
+            .bases
             .iter()
-            .map(|s| std::str::from_utf8(s))
+            .map(|b| b.as_ref().map(|b| text(&b.base_bases)).transpose())
             .collect::<Result<_, _>>()
-            .map_err(|e| TableError::Write { path: self.path.display().to_string(), source: e.into() })?;
+            .map_err(|e| werr(e.into()))?;
+        let base_ids = StringArray::from_iter(self.bases.iter().map(|b| b.as_ref().map(|b| b.base_seq_id.as_str())));
+        let offsets: Vec<Option<u32>> = self
+            .bases
+            .iter()
+            .map(|b| b.as_ref().map(|b| u32::try_from(b.offset)).transpose())
+            .collect::<Result<_, _>>()
+            .map_err(|e| werr(e.into()))?;
         let batch = RecordBatch::try_new(
             schema(),
-            vec![Arc::new(StringArray::from_iter_values(&self.ids)), Arc::new(StringArray::from(seqs))],
+            vec![
+                Arc::new(StringArray::from_iter_values(&self.ids)),
+                Arc::new(StringArray::from_iter_values(seqs)),
+                Arc::new(base_ids),
+                Arc::new(UInt32Array::from(offsets)),
+                Arc::new(StringArray::from(base_bases)),
+            ],
         )
-        .map_err(|e| TableError::Write { path: self.path.display().to_string(), source: e.into() })?;
+        .map_err(|e| werr(e.into()))?;
         self.out.write(&batch)?;
         self.ids.clear();
         self.seqs.clear();
+        self.bases.clear();
         Ok(())
     }
 
@@ -106,6 +141,8 @@ impl SequenceWriter {
 pub struct SequenceRow {
     pub seq_id: String,
     pub sequence: Vec<u8>,
+    /// Set when the window is a substitution of another window (see `substitution`).
+    pub base: Option<Substitution>,
 }
 
 /// Streams a sequence table in small batches. Accepts string or binary `sequence` columns (pandas and
@@ -137,7 +174,9 @@ impl SequenceReader {
                 });
             }
         }
-        let mask = parquet::arrow::ProjectionMask::columns(builder.parquet_schema(), ["seq_id", "sequence"]);
+        let wanted = ["seq_id", "sequence", "base_seq_id", "base_offset", "base_bases"];
+        let present = wanted.into_iter().filter(|c| schema.field_with_name(c).is_ok());
+        let mask = parquet::arrow::ProjectionMask::columns(builder.parquet_schema(), present);
         let inner =
             builder.with_projection(mask).with_batch_size(ROWS_PER_BATCH).build().map_err(|e| rerr(e.into()))?;
         Ok(SequenceReader { path: shown, inner, rows })
@@ -154,15 +193,42 @@ impl SequenceReader {
             .ok_or_else(|| bad("seq_id must be a string column".into()))?;
         let seqs = string_values(batch.column_by_name("sequence").ok_or_else(|| bad("no sequence".into()))?)
             .ok_or_else(|| bad("sequence must be a string or binary column".into()))?;
-        ids.into_iter()
-            .zip(seqs)
-            .map(|(id, seq)| match (id, seq) {
-                (Some(id), Some(seq)) => {
-                    Ok(SequenceRow { seq_id: String::from_utf8_lossy(id).into_owned(), sequence: seq.to_vec() })
+        let optional = |name: &str| -> Result<Vec<Option<&[u8]>>, TableError> {
+            match batch.column_by_name(name) {
+                Some(col) => string_values(col).ok_or_else(|| bad(format!("{name} must be a string column"))),
+                None => Ok(vec![None; batch.num_rows()]),
+            }
+        };
+        let (base_ids, base_bases) = (optional("base_seq_id")?, optional("base_bases")?);
+        let offsets: Vec<Option<u32>> = match batch.column_by_name("base_offset") {
+            Some(col) => col
+                .as_any()
+                .downcast_ref::<UInt32Array>()
+                .ok_or_else(|| bad("base_offset must be a uint32 column".into()))?
+                .iter()
+                .collect(),
+            None => vec![None; batch.num_rows()],
+        };
+        let mut rows = Vec::with_capacity(batch.num_rows());
+        for (i, (id, seq)) in ids.into_iter().zip(seqs).enumerate() {
+            let (Some(id), Some(seq)) = (id, seq) else { return Err(bad("null seq_id or sequence".into())) };
+            let seq_id = String::from_utf8_lossy(id).into_owned();
+            let base = match (base_ids[i], offsets[i], base_bases[i]) {
+                (Some(b), Some(offset), Some(bases)) => Some(Substitution {
+                    base_seq_id: String::from_utf8_lossy(b).into_owned(),
+                    offset: offset as usize,
+                    base_bases: bases.to_vec(),
+                }),
+                (None, None, None) => None,
+                _ => {
+                    return Err(bad(format!(
+                        "row {seq_id}: base_seq_id, base_offset and base_bases must be all set or all null"
+                    )))
                 }
-                _ => Err(bad("null seq_id or sequence".into())),
-            })
-            .collect()
+            };
+            rows.push(SequenceRow { seq_id, sequence: seq.to_vec(), base });
+        }
+        Ok(rows)
     }
 }
 
@@ -207,10 +273,18 @@ mod tests {
         let path = dir.path().join("s.parquet");
         let mut w = SequenceWriter::create(&path).unwrap();
         let rows: Vec<SequenceRow> = (0..100)
-            .map(|i| SequenceRow { seq_id: format!("{i:064x}"), sequence: format!("ACGT{i}N").into_bytes() })
+            .map(|i| SequenceRow {
+                seq_id: format!("{i:064x}"),
+                sequence: format!("ACGT{i}N").into_bytes(),
+                base: (i % 3 == 1).then(|| Substitution {
+                    base_seq_id: format!("{:064x}", i - 1),
+                    offset: i,
+                    base_bases: b"GT".to_vec(),
+                }),
+            })
             .collect();
         for r in &rows {
-            w.push(r.seq_id.clone(), r.sequence.clone()).unwrap();
+            w.push_row(r.clone()).unwrap();
         }
         assert!(!path.exists(), "nothing visible before finish");
         assert_eq!(w.finish().unwrap(), 100);
