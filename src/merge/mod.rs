@@ -7,6 +7,7 @@
 //! [`plan`] checks that every needed sequence is there, [`tracks`] picks the channels, [`write`] writes.
 
 mod plan;
+pub mod summary;
 pub mod targets;
 mod tracks;
 mod write;
@@ -123,7 +124,7 @@ pub fn merge(opts: &MergeOptions, mode: ProgressMode) -> anyhow::Result<MergeRep
             Some(g) => g.stitch_bin().to_string(),
             None => "ceil(bins/2), split at predict time (summary entries)".to_string(),
         },
-        tracks: serde_json::to_string(&keep.iter().map(|&c| &track_meta[c]).collect::<Vec<_>>())?,
+        kept: keep.iter().map(|&c| track_meta[c].clone()).collect(),
     };
     let composer = Composer { geometry, tracks, keep, center, stats: opts.stats.clone() };
     let expect = Expect { bins, tracks: Some(tracks) };
