@@ -56,6 +56,8 @@ pub enum Command {
     Merge(MergeArgs),
     /// All four steps in one process, for one machine.
     Run(RunArgs),
+    /// scores.parquet → one self-contained HTML report (summary, top variants, distributions, genome, loci).
+    Report(ReportArgs),
     /// Write a deterministic demo genome and Kunkle-layout table (for the demo and benchmarks).
     DemoData(DemoArgs),
     /// Cache maintenance: stats, verify, gc, import-legacy.
@@ -168,6 +170,37 @@ pub struct RunArgs {
 
 #[derive(Debug, Args)]
 #[command(args_override_self = true)]
+pub struct ReportArgs {
+    /// scores.parquet from merge or run.
+    #[arg(long, value_name = "scores.parquet")]
+    pub scores: PathBuf,
+    /// Output HTML file.
+    #[arg(long, value_name = "report.html")]
+    pub out: PathBuf,
+    /// extract-seqs' manifest.json (inputs, statuses, filters); default: SCORES.work/extract/manifest.json
+    /// when it exists (where `run` puts it).
+    #[arg(long, value_name = "manifest.json")]
+    pub manifest: Option<PathBuf>,
+    /// Statistic to rank and colour by (default: the first in the file).
+    #[arg(long, value_name = "STAT")]
+    pub stat: Option<crate::score::Stat>,
+    /// Assay class colouring the locus views (default: DNASE when present, else all tracks).
+    #[arg(long, value_name = "CLASS", ignore_case = true,
+          value_parser = clap::builder::PossibleValuesParser::new(crate::merge::summary::CLASSES))]
+    pub class: Option<String>,
+    /// Variants in the top table.
+    #[arg(long = "top-variants", default_value_t = 25, value_name = "N", value_parser = args::at_least_one)]
+    pub top: usize,
+    /// Locus views (the most significant leads).
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    pub loci: usize,
+    /// Half-width of a locus view in bp.
+    #[arg(long, default_value_t = 100_000, value_name = "BP", value_parser = args::at_least_one)]
+    pub locus_radius: usize,
+}
+
+#[derive(Debug, Args)]
+#[command(args_override_self = true)]
 pub struct DemoArgs {
     /// Output folder (genome.fa, variants.kunkle.txt).
     #[arg(long, value_name = "DIR")]
@@ -209,6 +242,7 @@ pub fn run() -> anyhow::Result<i32> {
         Command::Predict(a) => commands::predict(a, threads, mode),
         Command::Merge(a) => commands::merge(a, mode),
         Command::Run(a) => commands::run_all(a, threads, mode),
+        Command::Report(a) => commands::report(a),
         Command::Cache(c) => cache::run(c, mode),
         Command::DemoData(a) => {
             let files = crate::demo::write_demo(&a.out_dir, a.genome_size, a.variants)?;
