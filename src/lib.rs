@@ -16,6 +16,7 @@ pub mod merge;
 pub mod model;
 pub mod normalize;
 pub mod orient;
+pub mod plot;
 pub mod predict;
 pub mod progress;
 pub mod report;

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::{CheckArgs, ExtractArgs, MergeArgs, PredictArgs, ReportArgs, RunArgs};
+use super::{CheckArgs, ExtractArgs, MergeArgs, PlotArgs, PredictArgs, ReportArgs, RunArgs};
 use crate::cache::legacy::LegacyCache;
 use crate::check_cache::{check_cache, CheckOptions};
 use crate::extract::{extract_seqs, Manifest};
@@ -161,5 +161,21 @@ pub fn report(a: ReportArgs) -> anyhow::Result<i32> {
         eprintln!("warning: {w}");
     }
     eprintln!("report: {} variants, {} loci, {} KB -> {}", r.variants, r.loci, r.bytes.div_ceil(1024), r.out);
+    Ok(0)
+}
+
+pub fn plot(a: PlotArgs) -> anyhow::Result<i32> {
+    let opts = crate::plot::PlotOptions {
+        scores: a.scores,
+        cache: a.cache,
+        variants: a.variant,
+        tracks: a.track,
+        top_tracks: a.top_tracks,
+        out_dir: a.out_dir,
+    };
+    let r = crate::plot::plot(&opts)?;
+    for (svg, png) in &r.files {
+        eprintln!("plot: {svg}, {png}");
+    }
     Ok(0)
 }

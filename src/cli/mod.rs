@@ -58,6 +58,8 @@ pub enum Command {
     Run(RunArgs),
     /// scores.parquet → one self-contained HTML report (summary, top variants, distributions, genome, loci).
     Report(ReportArgs),
+    /// One variant's ref/alt predictions along the bins and their difference, as SVG and PNG (full cache).
+    Plot(PlotArgs),
     /// Write a deterministic demo genome and Kunkle-layout table (for the demo and benchmarks).
     DemoData(DemoArgs),
     /// Cache maintenance: stats, verify, gc, import-legacy.
@@ -201,6 +203,30 @@ pub struct ReportArgs {
 
 #[derive(Debug, Args)]
 #[command(args_override_self = true)]
+pub struct PlotArgs {
+    /// scores.parquet from merge or run (its variants, model fingerprint and kept tracks).
+    #[arg(long, value_name = "scores.parquet")]
+    pub scores: PathBuf,
+    /// The cache the scores were merged from (float32 or float16 entries: summary entries hold no bins).
+    #[arg(long, value_name = "DIR")]
+    pub cache: PathBuf,
+    /// Variant ID or CHROM:POS; repeat for several (one SVG and one PNG each).
+    #[arg(long, value_name = "ID", required = true)]
+    pub variant: Vec<String>,
+    /// Track: position in the scores' lists, identifier, or regular expression on identifier/description;
+    /// repeat for several (default: the variant's strongest by |SAD|).
+    #[arg(long, value_name = "TRACK")]
+    pub track: Vec<String>,
+    /// How many strongest tracks to draw when no --track is given.
+    #[arg(long, default_value_t = 3, value_name = "N", value_parser = args::at_least_one)]
+    pub top_tracks: usize,
+    /// Output folder (VARIANT.svg and VARIANT.png).
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+#[command(args_override_self = true)]
 pub struct DemoArgs {
     /// Output folder (genome.fa, variants.kunkle.txt).
     #[arg(long, value_name = "DIR")]
@@ -243,6 +269,7 @@ pub fn run() -> anyhow::Result<i32> {
         Command::Merge(a) => commands::merge(a, mode),
         Command::Run(a) => commands::run_all(a, threads, mode),
         Command::Report(a) => commands::report(a),
+        Command::Plot(a) => commands::plot(a),
         Command::Cache(c) => cache::run(c, mode),
         Command::DemoData(a) => {
             let files = crate::demo::write_demo(&a.out_dir, a.genome_size, a.variants)?;

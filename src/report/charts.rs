@@ -80,7 +80,7 @@ fn chromosome_offsets(variants: &[Variant]) -> (Vec<(String, u64, u64)>, u64) {
             None => out.push((v.chrom.clone(), 0, end)),
         }
     }
-    out.sort_by(|a, b| chromosome_key(&a.0).cmp(&chromosome_key(&b.0)));
+    out.sort_by_key(|e| chromosome_key(&e.0));
     let mut off = 0;
     for e in &mut out {
         e.1 = off;

@@ -45,7 +45,7 @@ impl Page {
     }
 
     pub fn section(&mut self, id: &str, title: &str) {
-        let _ = write!(self.buf, "<section id=\"{}\"><h2>{}</h2>\n", esc(id), esc(title));
+        let _ = writeln!(self.buf, "<section id=\"{}\"><h2>{}</h2>", esc(id), esc(title));
     }
 
     pub fn end_section(&mut self) {
