@@ -197,6 +197,8 @@ fn demo_summary_columns_match_numpy_and_the_report_opens_in_a_browser() {
         eprintln!("{}", String::from_utf8_lossy(&out.stdout).trim());
     }
 
+    check_plots(d, &scores);
+
     let html_path = d.join("out/report.html");
     let html = report(&scores, &html_path, &["--top-variants", "100"]);
     assert!(!html.contains("<script"), "no script in the report, and no hostile string as a tag");
@@ -213,6 +215,78 @@ fn demo_summary_columns_match_numpy_and_the_report_opens_in_a_browser() {
     if let Some(dest) = std::env::var_os("ENFORMER_VEP_SCREENSHOT") {
         std::fs::copy(&shot, dest).unwrap();
     }
+}
+
+/// `plot` for two scored variants (one with the hostile ID, for a safe file name): valid SVG with, per track,
+/// one ref, one alt and one difference series and the expected axis titles; a PNG that decodes to the same
+/// size with content.
+fn check_plots(d: &Path, scores: &Path) {
+    let ids: Vec<String> = strings(&read_batches(scores), "id").into_iter().flatten().collect();
+    assert!(ids.iter().any(|i| i == HOSTILE_ID), "the hostile ID was scored");
+    let out = d.join("plots");
+    let o = run_ok(&[
+        "plot",
+        "--scores",
+        scores.to_str().unwrap(),
+        "--cache",
+        d.join("cache").to_str().unwrap(),
+        "--variant",
+        HOSTILE_ID,
+        "--variant",
+        &ids[1],
+        "--out-dir",
+        out.to_str().unwrap(),
+    ]);
+    let files: Vec<PathBuf> = walk(&out);
+    assert_eq!(files.len(), 4, "{files:?} {}", String::from_utf8_lossy(&o.stderr));
+    for svg in files.iter().filter(|f| f.extension().is_some_and(|e| e == "svg")) {
+        let text = std::fs::read_to_string(svg).unwrap();
+        let doc = roxmltree::Document::parse(&text).unwrap_or_else(|e| panic!("{}: {e}", svg.display()));
+        assert_eq!(doc.root_element().tag_name().name(), "svg");
+        let stroke = |c: &str| {
+            doc.descendants().filter(|n| n.has_tag_name("polyline") && n.attribute("stroke") == Some(c)).count()
+        };
+        // Default: the 3 strongest tracks; ref blue, alt orange, difference green.
+        assert_eq!((stroke("#0072B2"), stroke("#D55E00"), stroke("#009E73")), (3, 3, 3), "{}", svg.display());
+        let texts: Vec<String> =
+            doc.descendants().filter(|n| n.is_text()).filter_map(|n| n.text()).map(|t| t.trim().to_string()).collect();
+        let count = |s: &str| texts.iter().filter(|t| t.contains(s)).count();
+        assert_eq!((count("prediction"), count("alt − ref"), count("position (bp)")), (3, 3, 3), "{}", svg.display());
+        let png = svg.with_extension("png");
+        let (w, h, rgba) = decode_png(&png);
+        let (sw, sh) =
+            (doc.root_element().attribute("width").unwrap(), doc.root_element().attribute("height").unwrap());
+        assert_eq!((w.to_string(), h.to_string()), (sw.to_string(), sh.to_string()));
+        let inked = rgba.chunks_exact(4).filter(|p| p[0] < 200 || p[1] < 200 || p[2] < 200).count();
+        assert!(inked * 100 > rgba.len() / 4, "{} is blank", png.display());
+    }
+    assert!(out.join("rs1__script_alert__id____script_.svg").is_file(), "hostile ID → safe file name: {files:?}");
+}
+
+#[test]
+fn plot_refuses_a_summary_cache_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    run_ok(&[
+        "demo-data",
+        "--out-dir",
+        d.join("data").to_str().unwrap(),
+        "--genome-size",
+        "300000",
+        "--variants",
+        "10",
+    ]);
+    let scores = d.join("scores.parquet");
+    let extra = ["--store", "summary", "--top", "1", "--stats", "SAD,logSED,CENTER"];
+    run_tiny(&d.join("data/variants.kunkle.txt"), &d.join("data/genome.fa"), &d.join("cache"), &scores, &extra);
+    let id = strings(&read_batches(&scores), "id").into_iter().flatten().next().unwrap();
+    let cache = d.join("cache");
+    let args = ["plot", "--scores", scores.to_str().unwrap(), "--cache", cache.to_str().unwrap()];
+    let out = bin().args(args).args(["--variant", &id, "--out-dir", d.join("p").to_str().unwrap()]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("summary entries") && err.contains("fix: predict into a float32"), "{err}");
+    assert!(!d.join("p").exists());
 }
 
 #[test]

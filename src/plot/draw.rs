@@ -51,14 +51,16 @@ impl Figure {
         let (title, body) = root.split_vertically(TITLE);
         title.draw(&Text::new(self.title.clone(), (10, 10), (FONT, 20).into_font().color(&BLACK))).map_err(err)?;
         let (x0, x1) = match (self.x.first(), self.x.last()) {
-            (Some(&a), Some(&b)) if b > a => (a as f64, b as f64),
+            // Half a bin of room on each side: a point on the very edge can round outside the plotting
+            // area, where plotters clips the line and splits the series.
+            (Some(&a), Some(&b)) if b > a => (a as f64 - 64.0, b as f64 + 64.0),
             _ => (self.variant_pos as f64 - 1.0, self.variant_pos as f64 + 1.0),
         };
         let panels = body.split_evenly((2 * self.tracks.len().max(1), 1));
         for (k, (label, r, a)) in self.tracks.iter().enumerate() {
             let diff: Vec<f64> = a.iter().zip(r).map(|(a, r)| a - r).collect();
             let ymax = r.iter().chain(a).copied().filter(|v| v.is_finite()).fold(0f64, f64::max).max(1e-9) * 1.05;
-            let ymin = r.iter().chain(a).copied().filter(|v| v.is_finite()).fold(0f64, f64::min);
+            let ymin = r.iter().chain(a).copied().filter(|v| v.is_finite()).fold(0f64, f64::min) * 1.05;
             let dmax = diff.iter().copied().filter(|v| v.is_finite()).fold(0f64, |m, v| m.max(v.abs())).max(1e-9) * 1.1;
             let series: [(&[f64], RGBColor, &str); 2] = [(r, PALETTE[0], "ref"), (a, PALETTE[1], "alt")];
             // Upper panel: ref and alt overlaid.
