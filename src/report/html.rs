@@ -20,9 +20,9 @@ pub fn esc(s: &str) -> String {
     out
 }
 
-const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2em auto;max-width:1060px;\
+const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2em auto;max-width:1280px;\
 color:#222;padding:0 1em}h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:1.6em}\
-table{border-collapse:collapse;font-size:.88em;margin:.5em 0}td,th{border:1px solid #ddd;padding:.25em .5em;\
+table{border-collapse:collapse;font-size:.85em;margin:.5em 0}table.top{font-size:.8em}td,th{border:1px solid #ddd;padding:.25em .5em;\
 text-align:left;vertical-align:top}th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums}\
 .note{color:#555;font-size:.9em}figure{margin:.5em 0}table.summary td.num{text-align:left}svg{max-width:100%;height:auto}";
 

@@ -166,7 +166,9 @@ fn summary_section(page: &mut Page, opts: &ReportOptions, s: &Scores, manifest: 
             "no extract manifest found (pass --manifest WORK/extract/manifest.json to show them)".into(),
         ]);
     }
-    page.table("summary", &["", ""], &rows);
+    // Two key-value pairs per table row: the summary stays short enough to see the figures below it.
+    let paired: Vec<Vec<String>> = rows.chunks(2).map(|pair| pair.iter().flatten().cloned().collect()).collect();
+    page.table("summary", &["", "", "", ""], &paired);
     page.end_section();
 }
 
