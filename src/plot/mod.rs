@@ -298,7 +298,7 @@ mod tests {
     fn file_names_are_safe() {
         assert_eq!(file_stem("rs1"), "rs1");
         assert_eq!(file_stem("chr1:100"), "chr1_100");
-        assert_eq!(file_stem("../<x>"), "variant.._x_");
+        assert_eq!(file_stem("../<x>"), "variant..__x_");
         assert_eq!(file_stem(""), "variant");
     }
 }
