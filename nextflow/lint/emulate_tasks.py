@@ -5,7 +5,8 @@
 Renders each module's `script:` or `stub:` block the way Nextflow does (indentation stripped, `${...}`
 replaced by the task's values, `\\$` and `\\\\` unescaped), runs it with bash -euo pipefail in a task folder
 with its inputs linked in, and chains the steps as the ENFORMER_VEP subworkflow does on the -profile test
-settings: DEMO_DATA, EXTRACT_SEQS, CHECK_CACHE per shard, PREDICT only for summaries with missing > 0, MERGE.
+settings: DEMO_DATA, EXTRACT_SEQS, CHECK_CACHE per shard, PREDICT only for summaries with missing > 0, MERGE,
+REPORT.
 With `script` it runs twice into one cache: the second run must send no shard to PREDICT, and both must
 score what `enformer-vep run` scores. This checks the shell side of every task (flags, quoting, outputs,
 versions.yml) and the step chaining; it is not Nextflow: the Groovy side (channels, directives, config) is
@@ -122,6 +123,9 @@ class Run:
             "track_table": "", "args": f"{namespace} {flags(['stats', 'tracks'])}", "namespace_file": "namespace.json",
         }, {"variants.parquet": extract / "variants.parquet", **staged,
             **{f"done_{path.name}": path for path in done}})
+        report = self.task("report", {"scores": "scores.parquet", "manifest": "manifest.json"},
+                           {"scores.parquet": merge / "scores.parquet", "manifest.json": extract / "manifest.json"})
+        assert (report / "report.html").is_file(), "REPORT wrote no report.html"
         print(f"  {self.block}: {len(shards)} shards, PREDICT for {predicted or 'none'}")
         return shards, predicted, merge / "scores.parquet", demo
 

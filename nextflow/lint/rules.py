@@ -15,8 +15,9 @@ from reftrace.linting import LintError, LintResults, configrule, rule
 
 # nf-core's resource labels, plus process_gpu for the step that may run on a GPU.
 LABELS = {"process_single", "process_low", "process_medium", "process_high", "process_gpu"}
-# The four steps of workflows/README.md, and the demo-data helper of -profile test.
-STEPS = {"NAMESPACE", "EXTRACT_SEQS", "CHECK_CACHE", "PREDICT", "MERGE"}
+# The steps of workflows/README.md (the model hashed once, the four steps, the optional report after them),
+# and the demo-data helper of -profile test.
+STEPS = {"NAMESPACE", "EXTRACT_SEQS", "CHECK_CACHE", "PREDICT", "MERGE", "REPORT"}
 HELPERS = {"DEMO_DATA"}
 # Steps that read or write the shared cache: they get it as `val cache_dir` (a string, never staged) and bind it.
 CACHE_STEPS = {"CHECK_CACHE", "PREDICT", "MERGE"}

@@ -56,7 +56,7 @@ pub const MAX_THREADS: usize = 1024;
 
 /// Flag values are checked by clap (`value_parser`), so that a bad one is a usage error (exit 2) naming the
 /// flag, before any file is read.
-fn at_least_one(s: &str) -> Result<usize, String> {
+pub(crate) fn at_least_one(s: &str) -> Result<usize, String> {
     bounded(s, 1, usize::MAX)
 }
 

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::{CheckArgs, ExtractArgs, MergeArgs, NamespaceArgs, PredictArgs, RunArgs};
+use super::{CheckArgs, ExtractArgs, MergeArgs, NamespaceArgs, PlotArgs, PredictArgs, ReportArgs, RunArgs};
 use crate::cache::legacy::LegacyCache;
 use crate::check_cache::{check_cache, CheckOptions};
 use crate::extract::{extract_seqs, Manifest};
@@ -161,4 +161,39 @@ pub fn run_all(a: RunArgs, threads: Option<usize>, mode: ProgressMode) -> anyhow
         serde_json::json!({"computed": r.computed, "cached": r.cached, "failed": r.failed, "scored": r.merge.scored})
     );
     Ok(if r.failed > 0 { 1 } else { 0 })
+}
+
+pub fn report(a: ReportArgs) -> anyhow::Result<i32> {
+    let opts = crate::report::ReportOptions {
+        scores: a.scores,
+        out: a.out,
+        manifest: a.manifest,
+        stat: a.stat.map(|s| s.name().to_string()),
+        class: a.class,
+        top: a.top,
+        loci: a.loci,
+        locus_radius: a.locus_radius as u64,
+    };
+    let r = crate::report::report(&opts)?;
+    for w in &r.warnings {
+        eprintln!("warning: {w}");
+    }
+    eprintln!("report: {} variants, {} loci, {} KB -> {}", r.variants, r.loci, r.bytes.div_ceil(1024), r.out);
+    Ok(0)
+}
+
+pub fn plot(a: PlotArgs) -> anyhow::Result<i32> {
+    let opts = crate::plot::PlotOptions {
+        scores: a.scores,
+        cache: a.cache,
+        variants: a.variant,
+        tracks: a.track,
+        top_tracks: a.top_tracks,
+        out_dir: a.out_dir,
+    };
+    let r = crate::plot::plot(&opts)?;
+    for (svg, png) in &r.files {
+        eprintln!("plot: {svg}, {png}");
+    }
+    Ok(0)
 }

@@ -33,6 +33,7 @@ const WORKFLOW_KEYS: &[&str] = &[
     "resources",
     "shards",
     "legacy-cache",
+    "report",
 ];
 
 fn config_path(argv: &[OsString]) -> Option<PathBuf> {

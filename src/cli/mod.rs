@@ -59,6 +59,10 @@ pub enum Command {
     /// Hash the model once → namespace.json, which the other steps take as --namespace-file instead of
     /// hashing the model in every job (workflows run it first).
     Namespace(NamespaceArgs),
+    /// scores.parquet → one self-contained HTML report (summary, top variants, distributions, genome, loci).
+    Report(ReportArgs),
+    /// One variant's ref/alt predictions along the bins and their difference, as SVG and PNG (full cache).
+    Plot(PlotArgs),
     /// Write a deterministic demo genome and Kunkle-layout table (for the demo and benchmarks).
     DemoData(DemoArgs),
     /// Cache maintenance: stats, verify, gc, import-legacy.
@@ -181,6 +185,61 @@ pub struct RunArgs {
 
 #[derive(Debug, Args)]
 #[command(args_override_self = true)]
+pub struct ReportArgs {
+    /// scores.parquet from merge or run.
+    #[arg(long, value_name = "scores.parquet")]
+    pub scores: PathBuf,
+    /// Output HTML file.
+    #[arg(long, value_name = "report.html")]
+    pub out: PathBuf,
+    /// extract-seqs' manifest.json (inputs, statuses, filters); default: SCORES.work/extract/manifest.json
+    /// when it exists (where `run` puts it).
+    #[arg(long, value_name = "manifest.json")]
+    pub manifest: Option<PathBuf>,
+    /// Statistic to rank and colour by (default: the first in the file).
+    #[arg(long, value_name = "STAT")]
+    pub stat: Option<crate::score::Stat>,
+    /// Assay class colouring the locus views (default: DNASE when present, else all tracks).
+    #[arg(long, value_name = "CLASS", ignore_case = true,
+          value_parser = clap::builder::PossibleValuesParser::new(crate::merge::summary::CLASSES))]
+    pub class: Option<String>,
+    /// Variants in the top table.
+    #[arg(long = "top-variants", default_value_t = 25, value_name = "N", value_parser = args::at_least_one)]
+    pub top: usize,
+    /// Locus views (the most significant leads).
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    pub loci: usize,
+    /// Half-width of a locus view in bp.
+    #[arg(long, default_value_t = 100_000, value_name = "BP", value_parser = args::at_least_one)]
+    pub locus_radius: usize,
+}
+
+#[derive(Debug, Args)]
+#[command(args_override_self = true)]
+pub struct PlotArgs {
+    /// scores.parquet from merge or run (its variants, model fingerprint and kept tracks).
+    #[arg(long, value_name = "scores.parquet")]
+    pub scores: PathBuf,
+    /// The cache the scores were merged from (float32 or float16 entries: summary entries hold no bins).
+    #[arg(long, value_name = "DIR")]
+    pub cache: PathBuf,
+    /// Variant ID or CHROM:POS; repeat for several (one SVG and one PNG each).
+    #[arg(long, value_name = "ID", required = true)]
+    pub variant: Vec<String>,
+    /// Track: position in the scores' lists, identifier, or regular expression on identifier/description;
+    /// repeat for several (default: the variant's strongest by |SAD|).
+    #[arg(long, value_name = "TRACK")]
+    pub track: Vec<String>,
+    /// How many strongest tracks to draw when no --track is given.
+    #[arg(long, default_value_t = 3, value_name = "N", value_parser = args::at_least_one)]
+    pub top_tracks: usize,
+    /// Output folder (VARIANT.svg and VARIANT.png).
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+#[command(args_override_self = true)]
 pub struct DemoArgs {
     /// Output folder (genome.fa, variants.kunkle.txt).
     #[arg(long, value_name = "DIR")]
@@ -223,6 +282,8 @@ pub fn run() -> anyhow::Result<i32> {
         Command::Merge(a) => commands::merge(a, mode),
         Command::Run(a) => commands::run_all(a, threads, mode),
         Command::Namespace(a) => commands::namespace(a),
+        Command::Report(a) => commands::report(a),
+        Command::Plot(a) => commands::plot(a),
         Command::Cache(c) => cache::run(c, mode),
         Command::DemoData(a) => {
             let files = crate::demo::write_demo(&a.out_dir, a.genome_size, a.variants)?;

@@ -7,6 +7,7 @@
 //! [`plan`] checks that every needed sequence is there, [`tracks`] picks the channels, [`write`] writes.
 
 mod plan;
+pub mod summary;
 pub mod targets;
 mod tracks;
 mod write;
@@ -127,8 +128,7 @@ pub fn merge(opts: &MergeOptions, mode: ProgressMode) -> anyhow::Result<MergeRep
             Some(g) => g.stitch_bin().to_string(),
             None => "ceil(bins/2), split at predict time (summary entries)".to_string(),
         },
-        tracks: serde_json::to_string(&keep.iter().map(|&c| &track_meta[c]).collect::<Vec<_>>())?,
-        sidecar: &write::tracks_sidecar_text(&keep.iter().map(|&c| &track_meta[c]).collect::<Vec<_>>()),
+        kept: keep.iter().map(|&c| track_meta[c].clone()).collect(),
     };
     let composer = Composer { geometry, tracks, keep, center, stats: opts.stats.clone() };
     let expect = Expect { bins, tracks: Some(tracks) };
@@ -169,7 +169,7 @@ pub fn merge(opts: &MergeOptions, mode: ProgressMode) -> anyhow::Result<MergeRep
     if !corrupt.is_empty() {
         return Err(MissingEntries::new(corrupt, plan.variants, ns, store.warnings()).into());
     }
-    out.finish(&opts.out, provenance.sidecar)?;
+    out.finish(&opts.out)?;
     Ok(MergeReport {
         rows_in: plan.rows_in,
         scored,

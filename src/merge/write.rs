@@ -1,16 +1,21 @@
-//! The output of merge: `scores.parquet` (the variant columns, one list<float32> column per statistic, and
-//! metadata that says how the numbers were made) and `scores.tracks.tsv` beside it.
+//! The output of merge: `scores.parquet` (the variant columns, one list<float32> column per statistic, the
+//! "at a glance" columns of [`super::summary`], and metadata that says how the numbers were made, both in the
+//! Parquet footer and in the Arrow schema, where pyarrow, polars, DuckDB and pandas' `attrs` see it) and
+//! `scores.tracks.tsv` beside it.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow_array::builder::{Float32Builder, ListBuilder};
+use std::collections::HashMap;
+
+use arrow_array::builder::{Float32Builder, Int32Builder, ListBuilder, StringBuilder};
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
 
+use super::summary::{self, Group};
 use super::targets::Track;
 use crate::fsutil::failpoint;
 use crate::score::Stat;
@@ -18,51 +23,77 @@ use crate::tables::variants::{self as vt, VariantRow};
 use crate::tables::AtomicParquet;
 
 /// How the numbers of one merge were made, for the file's key-value metadata.
-pub(crate) struct Provenance<'a> {
+pub(crate) struct Provenance {
     pub fingerprint: String,
     pub stats: Vec<Stat>,
     pub center: String,
     pub rc: bool,
     pub shifts: String,
     pub stitch: String,
-    pub tracks: String,
-    /// The sidecar's text, whose SHA-256 the parquet records.
-    pub sidecar: &'a str,
+    /// The kept tracks, in the order of the statistics' list elements.
+    pub kept: Vec<Track>,
 }
 
 pub(crate) struct ScoresWriter {
     out: AtomicParquet,
     schema: SchemaRef,
     stats: usize,
+    kept: Vec<Track>,
+    groups: Vec<Group>,
 }
 
 impl ScoresWriter {
-    pub fn create(path: &Path, p: &Provenance<'_>) -> anyhow::Result<Self> {
+    pub fn create(path: &Path, p: &Provenance) -> anyhow::Result<Self> {
         let mut fields: Vec<Field> = vt::schema().fields().iter().map(|f| f.as_ref().clone()).collect();
         for s in &p.stats {
             let list = DataType::List(Arc::new(Field::new("item", DataType::Float32, true)));
             fields.push(Field::new(s.name(), list, false));
         }
-        let schema = Arc::new(Schema::new(fields));
-        let kv = |k: &str, v: String| KeyValue::new(format!("enformer_vep.{k}"), v);
-        let metadata = vec![
-            kv("version", env!("CARGO_PKG_VERSION").to_string()),
-            kv("fingerprint", p.fingerprint.clone()),
-            kv("stats", p.stats.iter().map(|s| s.name()).collect::<Vec<_>>().join(",")),
-            kv("definitions", DEFINITIONS.to_string()),
-            kv("center", p.center.clone()),
-            kv("rc", p.rc.to_string()),
-            kv("shifts", p.shifts.clone()),
-            kv("stitch_bin", p.stitch.clone()),
-            kv("normalisation", crate::normalize::DESCRIPTION.to_string()),
-            kv("tracks", p.tracks.clone()),
-            kv(SIDECAR_SHA256_KEY, crate::window::seq_id(p.sidecar.as_bytes())),
+        let groups = summary::groups(&p.kept);
+        for s in &p.stats {
+            for g in &groups {
+                let prefix = g.prefix(s.name());
+                let types = [DataType::Float32, DataType::Float32, DataType::Int32, DataType::Utf8, DataType::Utf8];
+                for (suffix, t) in summary::SUFFIXES.iter().zip(types) {
+                    fields.push(Field::new(format!("{prefix}_{suffix}"), t, true));
+                }
+            }
+        }
+        let tracks = serde_json::to_string(&p.kept)?;
+        let pairs = vec![
+            ("version", env!("CARGO_PKG_VERSION").to_string()),
+            ("fingerprint", p.fingerprint.clone()),
+            ("stats", p.stats.iter().map(|s| s.name()).collect::<Vec<_>>().join(",")),
+            ("definitions", DEFINITIONS.to_string()),
+            ("summary_columns", SUMMARY_DEFINITION.to_string()),
+            ("center", p.center.clone()),
+            ("rc", p.rc.to_string()),
+            ("shifts", p.shifts.clone()),
+            ("stitch_bin", p.stitch.clone()),
+            ("normalisation", crate::normalize::DESCRIPTION.to_string()),
+            ("tracks", tracks),
+            (SIDECAR_SHA256_KEY, crate::window::seq_id(tracks_sidecar_text(&p.kept).as_bytes())),
         ];
+        let pairs: Vec<(String, String)> = pairs.into_iter().map(|(k, v)| (format!("enformer_vep.{k}"), v)).collect();
+        // pandas restores `DataFrame.attrs` from this key (a JSON object), so `pd.read_parquet(p).attrs` shows
+        // the provenance and the track names too.
+        let attrs: serde_json::Map<String, serde_json::Value> =
+            pairs.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
+        let mut schema_meta: HashMap<String, String> = pairs.iter().cloned().collect();
+        schema_meta.insert("PANDAS_ATTRS".to_string(), serde_json::Value::Object(attrs).to_string());
+        let schema = Arc::new(Schema::new(fields).with_metadata(schema_meta));
+        let metadata = pairs.into_iter().map(|(k, v)| KeyValue::new(k, v)).collect();
         let props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).unwrap_or_default()))
             .set_key_value_metadata(Some(metadata))
             .build();
-        Ok(ScoresWriter { out: AtomicParquet::create(path, schema.clone(), props)?, schema, stats: p.stats.len() })
+        Ok(ScoresWriter {
+            out: AtomicParquet::create(path, schema.clone(), props)?,
+            schema,
+            stats: p.stats.len(),
+            kept: p.kept.clone(),
+            groups,
+        })
     }
 
     /// Appends `rows` with their statistics (`values[row][stat]`, one value per kept track).
@@ -76,8 +107,37 @@ impl ScoresWriter {
             }
             columns.push(Arc::new(b.finish()) as ArrayRef);
         }
+        for s in 0..self.stats {
+            for g in &self.groups {
+                columns.extend(self.summary_columns(values, s, g));
+            }
+        }
         self.out.write(&RecordBatch::try_new(self.schema.clone(), columns)?)?;
         Ok(())
+    }
+
+    /// The five summary columns of statistic `s` over group `g` (see [`summary::SUFFIXES`]).
+    fn summary_columns(&self, values: &[Vec<Vec<f32>>], s: usize, g: &Group) -> [ArrayRef; 5] {
+        let n = values.len();
+        let (mut max_abs, mut value) = (Float32Builder::with_capacity(n), Float32Builder::with_capacity(n));
+        let mut track = Int32Builder::with_capacity(n);
+        let (mut ident, mut desc) = (StringBuilder::new(), StringBuilder::new());
+        for v in values {
+            let top = summary::top(&v[s], &g.positions);
+            let x = top.map(|p| v[s][p]);
+            max_abs.append_option(x.map(f32::abs));
+            value.append_option(x);
+            track.append_option(top.and_then(|p| i32::try_from(p).ok()));
+            ident.append_option(top.map(|p| self.kept[p].identifier.as_str()));
+            desc.append_option(top.map(|p| self.kept[p].description.as_str()));
+        }
+        [
+            Arc::new(max_abs.finish()),
+            Arc::new(value.finish()),
+            Arc::new(track.finish()),
+            Arc::new(ident.finish()),
+            Arc::new(desc.finish()),
+        ]
     }
 
     /// Puts the scores and their sidecar in place so that no crash leaves a pair that disagrees: the previous
@@ -85,7 +145,7 @@ impl ScoresWriter {
     /// atomic). A crash in between leaves scores without a sidecar (which a rerun writes), never a new parquet
     /// beside the previous run's track names; the parquet also records the sidecar's SHA-256
     /// ([`check_tracks_sidecar`]).
-    pub fn finish(self, path: &Path, sidecar: &str) -> anyhow::Result<()> {
+    pub fn finish(self, path: &Path) -> anyhow::Result<()> {
         let tsv = tracks_sidecar_path(path);
         match std::fs::remove_file(&tsv) {
             Ok(()) => crate::fsutil::sync_dir(tsv.parent().unwrap_or(Path::new("."))),
@@ -95,6 +155,7 @@ impl ScoresWriter {
         if failpoint::hit("scores-before-parquet") {
             failpoint::crash();
         }
+        let sidecar = tracks_sidecar_text(&self.kept);
         self.out.finish()?;
         if failpoint::hit("scores-before-sidecar") {
             failpoint::crash();
@@ -121,10 +182,10 @@ pub enum Sidecar {
 
 /// Checks the sidecar against the SHA-256 the scores file records.
 pub fn check_tracks_sidecar(scores: &Path) -> anyhow::Result<Sidecar> {
+    use parquet::file::reader::FileReader;
     let file = std::fs::File::open(scores).map_err(|e| anyhow::anyhow!("{}: {e}", scores.display()))?;
     let reader = parquet::file::serialized_reader::SerializedFileReader::new(file)
         .map_err(|e| anyhow::anyhow!("{}: not a scores file: {e}", scores.display()))?;
-    use parquet::file::reader::FileReader;
     let recorded = reader
         .metadata()
         .file_metadata()
@@ -142,9 +203,11 @@ pub fn check_tracks_sidecar(scores: &Path) -> anyhow::Result<Sidecar> {
 
 const DEFINITIONS: &str = "per window role (ref R, alt A, alt_shifted A'): float64 mean over shifts and strands, reverse-complement predictions flipped along bins; alt = A bins [0, stitch_bin) + A' bins [stitch_bin, bins) for indels, else A; SAD = sum_b(alt-ref); logSED = log2(sum_b alt + 1) - log2(sum_b ref + 1); D2 = sqrt(sum_b (alt-ref)^2); CENTER = sum over center bins of (alt-ref); float64 accumulation, float32 output";
 
+const SUMMARY_DEFINITION: &str = "per statistic S (and per assay class C of the targets description prefix: DNASE, ATAC, CHIP, CAGE, when any kept track has it): S[_C]_max_abs = max over tracks of |S| (NaN skipped), S[_C]_max_abs_value = the signed S of that track, S[_C]_max_abs_track = its 0-based position in the S list (= row of scores.tracks.tsv), S[_C]_max_abs_identifier and S[_C]_max_abs_description = its names; the first track on ties; null when no track has a value";
+
 /// The text of `scores.tracks.tsv`: channel, identifier, description of each kept track, in the order of the
 /// statistics' list elements (easier for pandas users than the file's key-value metadata).
-pub(crate) fn tracks_sidecar_text(tracks: &[&Track]) -> String {
+fn tracks_sidecar_text(tracks: &[Track]) -> String {
     let mut text = String::from("channel\tidentifier\tdescription\n");
     for t in tracks {
         text.push_str(&format!("{}\t{}\t{}\n", t.channel, t.identifier, t.description));

@@ -48,8 +48,19 @@ impl Composer {
     pub fn score(
         &self,
         members: &[Member],
-        mut read: impl FnMut(&str) -> Option<EntryData>,
+        read: impl FnMut(&str) -> Option<EntryData>,
     ) -> Result<Vec<Vec<f32>>, ComposeError> {
+        let (r, alt) = self.profiles(members, read)?;
+        compute(&self.stats, &r, &alt, self.keep.len(), &self.center).map_err(ComposeError::Invalid)
+    }
+
+    /// The ref and (stitched) alt profiles of one variant, over the kept tracks: what the statistics are
+    /// taken of, and what `plot` draws.
+    pub fn profiles(
+        &self,
+        members: &[Member],
+        mut read: impl FnMut(&str) -> Option<EntryData>,
+    ) -> Result<(Profile, Profile), ComposeError> {
         let mut mean = |role| -> Result<Option<Profile>, ComposeError> {
             let of_role: Vec<&Member> = members.iter().filter(|m| m.role == role).collect();
             if of_role.is_empty() {
@@ -77,7 +88,7 @@ impl Composer {
             Some(shifted) => self.stitch(a, shifted)?,
             None => a,
         };
-        compute(&self.stats, &r, &alt, self.keep.len(), &self.center).map_err(ComposeError::Invalid)
+        Ok((r, alt))
     }
 
     /// Adds one member's prediction (kept tracks, flipped along bins for the reverse strand) to `acc`.

@@ -4,6 +4,7 @@
 //   variants ─ EXTRACT_SEQS ─┬─ CHECK_CACHE shard 0 ─ (missing > 0?) ─ PREDICT shard 0 ─┐
 //    + genome                 ├─ CHECK_CACHE shard 1 ─ (missing = 0: no PREDICT task) ───┼─ MERGE ─ scores.parquet
 //                             └─ CHECK_CACHE shard N ─ (missing > 0?) ─ PREDICT shard N ─┘
+//                                                                            MERGE ─ REPORT ─ report.html (optional)
 //
 // The DAG-level skip: CHECK_CACHE's summary JSON is read on the head node and only shards whose `missing` is
 // above zero are sent to PREDICT, so a run over a warm cache schedules no PREDICT (GPU) task at all. MERGE
@@ -19,6 +20,7 @@ include { EXTRACT_SEQS } from '../../../modules/local/extract_seqs/main'
 include { CHECK_CACHE  } from '../../../modules/local/check_cache/main'
 include { PREDICT      } from '../../../modules/local/predict/main'
 include { MERGE        } from '../../../modules/local/merge/main'
+include { REPORT       } from '../../../modules/local/report/main'
 
 // A value for a bash command line, in single quotes.
 def shellQuote(value) {
@@ -103,15 +105,26 @@ workflow ENFORMER_VEP {
         .toList()
     MERGE(EXTRACT_SEQS.out.variants, model, namespace_file, cache_dir, legacy_cache, targets, merge_args, ch_done)
 
+    // The HTML report after MERGE (opts.report, on by default: only an explicit false leaves it out).
+    def ch_report = Channel.empty()
+    def ch_report_versions = Channel.empty()
+    if (opts.report != false) {
+        REPORT(MERGE.out.scores, EXTRACT_SEQS.out.manifest)
+        ch_report = REPORT.out.html
+        ch_report_versions = REPORT.out.versions
+    }
+
     def ch_versions = NAMESPACE.out.versions
         .mix(EXTRACT_SEQS.out.versions)
         .mix(CHECK_CACHE.out.versions.first())
         .mix(PREDICT.out.versions.first())
         .mix(MERGE.out.versions)
+        .mix(ch_report_versions)
 
     emit:
     scores    = MERGE.out.scores           // channel: scores.parquet
     tracks    = MERGE.out.tracks           // channel: scores.tracks.tsv
+    report    = ch_report                  // channel: report.html (when opts.report is not false)
     variants  = EXTRACT_SEQS.out.variants  // channel: variants.parquet (every input row, with status)
     manifest  = EXTRACT_SEQS.out.manifest  // channel: manifest.json
     todo      = CHECK_CACHE.out.todo       // channel: [ shard_id, todo.parquet, summary.json ]
