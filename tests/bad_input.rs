@@ -1029,6 +1029,7 @@ fn run_case(case: &Case, real: &Path) -> Option<[String; 4]> {
         if std::fs::write(&probe, b"").is_ok() {
             let _ = std::fs::remove_file(&probe);
             eprintln!("SKIP '{}': this user can write to the folder and chattr +i is unavailable", case.mistake);
+            tally(&format!("skip bad-input case '{}'", case.mistake));
             return None;
         }
         guard

@@ -31,6 +31,7 @@ fn python() -> Option<PathBuf> {
         Some(p)
     } else {
         eprintln!("SKIP: {} is absent (run `bash scripts/pyenv`; scripts/test does)", p.display());
+        tally("skip numpy checks (no test venv)");
         None
     }
 }

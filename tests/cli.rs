@@ -75,6 +75,7 @@ fn input_mistakes_exit_1_naming_file_and_fix() {
     if std::fs::write(&probe, b"").is_ok() {
         let _ = std::fs::remove_file(&probe);
         eprintln!("SKIP read-only folder case: this user can write to a 0555 folder and chattr +i is unavailable");
+        tally("skip read-only folder case");
     } else {
         let (code, err) = stderr_of(&[
             "extract-seqs",

@@ -677,6 +677,7 @@ fn verify_fix_never_removes_a_valid_entry_it_cannot_read() {
     use std::os::unix::fs::PermissionsExt;
     let Ok(setpriv) = which("setpriv") else {
         eprintln!("SKIP!!! setpriv is absent: the permission case of cache verify --fix is NOT tested");
+        tally("skip permission case of cache verify --fix (no setpriv)");
         return;
     };
     let dir = tempfile::tempdir().unwrap();

@@ -23,6 +23,7 @@ fn python() -> Option<PathBuf> {
         Some(p)
     } else {
         eprintln!("SKIP: {} is absent (run `bash scripts/pyenv`; scripts/test does)", p.display());
+        tally("skip numpy checks (no test venv)");
         None
     }
 }
@@ -55,6 +56,7 @@ fn chromium() -> Option<PathBuf> {
     let found = find();
     if found.is_none() {
         eprintln!("SKIP: chromium cannot be installed here (apt-get install chromium failed); browser checks not run");
+        tally("skip browser checks (no chromium)");
     }
     found
 }

@@ -7,6 +7,15 @@ use super::*;
 fn real_dir() -> Option<PathBuf> {
     // The same lookup as tests/common: beside the checkout, nowhere else.
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/real");
+    let outcome = if dir.is_dir() { "real-data" } else { "skip real-data" };
+    // As tests/common's `tally`: scripts/test counts the real-data tests that ran.
+    if let Some(path) = std::env::var_os("ENFORMER_VEP_TEST_TALLY") {
+        use std::io::Write;
+        let test = std::thread::current().name().unwrap_or("?").to_string();
+        if let Ok(mut f) = std::fs::OpenOptions::new().append(true).create(true).open(path) {
+            let _ = f.write_all(format!("{outcome}\tlib\t{test}\n").as_bytes());
+        }
+    }
     if !dir.is_dir() {
         eprintln!("SKIP: {} is absent (real-data variant tests need it; see README)", dir.display());
         return None;

@@ -24,10 +24,25 @@ pub fn run_ok(args: &[&str]) -> Output {
 pub fn real_data() -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/real");
     if dir.is_dir() {
+        tally("real-data");
         Some(dir)
     } else {
         eprintln!("SKIP: {} is absent (tests on real public data need it; see README)", dir.display());
+        tally("skip real-data");
         None
+    }
+}
+
+/// Records that the current test used the real data, or skipped a check (`skip ...`), in the file named by
+/// `ENFORMER_VEP_TEST_TALLY`: cargo swallows a passing test's SKIP lines, so `scripts/test` counts these
+/// instead and prints how many real-data tests ran and which checks were skipped.
+pub fn tally(what: &str) {
+    use std::io::Write;
+    let Some(path) = std::env::var_os("ENFORMER_VEP_TEST_TALLY") else { return };
+    let test = std::thread::current().name().unwrap_or("?").to_string();
+    if let Ok(mut f) = std::fs::OpenOptions::new().append(true).create(true).open(path) {
+        // One short line per write: appends of it do not interleave.
+        let _ = f.write_all(format!("{what}\t{}\t{test}\n", env!("CARGO_CRATE_NAME")).as_bytes());
     }
 }
 
