@@ -81,13 +81,22 @@ impl Default for Ensemble {
 }
 
 impl Ensemble {
+    /// One shift's bound: within ±[`MAX_SHIFT`] bp (the command line checks each value with this as it parses).
+    pub fn check_shift(t: i32) -> Result<i32, String> {
+        if t.abs() <= MAX_SHIFT {
+            Ok(t)
+        } else {
+            Err(format!("shift {t} is outside ±{MAX_SHIFT} bp"))
+        }
+    }
+
     /// Shifts must be distinct, within ±[`MAX_SHIFT`], and at least one.
     pub fn new(rc: bool, shifts: Vec<i32>) -> Result<Self, String> {
         if shifts.is_empty() {
             return Err("--shifts needs at least one shift (0 is the plain window)".into());
         }
-        if let Some(t) = shifts.iter().find(|t| t.abs() > MAX_SHIFT) {
-            return Err(format!("shift {t} is outside ±{MAX_SHIFT} bp"));
+        for &t in &shifts {
+            Self::check_shift(t)?;
         }
         let mut seen = shifts.clone();
         seen.sort_unstable();

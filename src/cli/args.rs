@@ -6,7 +6,7 @@ use clap::Args;
 
 use crate::cache::digest::{Digested, NamespaceRecord};
 use crate::cache::{Fingerprint, NEncoding, StoreMode};
-use crate::ensemble::{Ensemble, MAX_SHIFT};
+use crate::ensemble::Ensemble;
 use crate::extract::{Filters, Region, DEFAULT_MAX_ALLELE_LEN};
 use crate::model::{Device, ModelOptions};
 use crate::score::Stat;
@@ -83,8 +83,7 @@ pub(crate) fn threads(s: &str) -> Result<usize, String> {
 
 fn shift(s: &str) -> Result<i32, String> {
     match s.trim().parse::<i32>() {
-        Ok(t) if t.abs() <= MAX_SHIFT => Ok(t),
-        Ok(t) => Err(format!("shift {t} is outside ±{MAX_SHIFT} bp")),
+        Ok(t) => Ensemble::check_shift(t),
         Err(_) => Err(format!("'{s}' is not an integer shift in bp (e.g. --shifts=-1,0,1)")),
     }
 }

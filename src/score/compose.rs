@@ -96,7 +96,12 @@ impl Composer {
         let n = self.keep.len();
         match data {
             EntryData::Full(v) => {
-                let bins = self.geometry.map(|g| g.bins()).ok_or_else(mixed)?;
+                // A full entry in a merge whose namespace holds summaries: its bin count is not known here.
+                let bins = self.geometry.map(|g| g.bins()).ok_or_else(|| {
+                    ComposeError::Invalid(
+                        "a full [bins, tracks] entry where this namespace's entries are per-track sums, so its bin count is unknown".into(),
+                    )
+                })?;
                 if v.len() != bins * self.tracks {
                     return Err(ComposeError::Invalid(format!(
                         "an entry holds {} values, not {bins} bins × {} tracks",
