@@ -22,20 +22,6 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The test venv's python (numpy, zstandard), or None with a SKIP message.
-fn python() -> Option<PathBuf> {
-    let p = std::env::var_os("ENFORMER_VEP_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join(".venv-test/bin/python"));
-    if p.exists() {
-        Some(p)
-    } else {
-        eprintln!("SKIP: {} is absent (run `bash scripts/pyenv`; scripts/test does)", p.display());
-        tally("skip numpy checks (no test venv)");
-        None
-    }
-}
-
 fn fixtures_script(py: &Path, args: &[&str]) -> Output {
     let out = std::process::Command::new(py)
         .arg(root().join("scripts/make_legacy_fixtures.py"))

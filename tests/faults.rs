@@ -153,6 +153,18 @@ fn finish_and_check(fx: &Fixture, cache: &Path, name: &str) {
     assert_scores_equal_reference(fx, cache, name);
 }
 
+/// A copy of the clean run's cache (entries and namespace files) at `cache`.
+fn copy_reference_cache(fx: &Fixture, cache: &Path) {
+    for (rel, bytes) in &fx.reference {
+        std::fs::create_dir_all(cache.join(rel).parent().unwrap()).unwrap();
+        std::fs::write(cache.join(rel), bytes).unwrap();
+    }
+    let src = fx.d.join("reference-cache");
+    for p in walk(&src).into_iter().filter(|p| p.ends_with("fingerprint.json")) {
+        std::fs::copy(&p, cache.join(p.strip_prefix(&src).unwrap())).unwrap();
+    }
+}
+
 /// A small deterministic generator: the kill moments are "random" but the same on every run.
 struct Lcg(u64);
 impl Lcg {
@@ -320,14 +332,7 @@ fn four_processes_predicting_overlapping_sets_into_one_cache_agree_with_one_proc
 fn damaged_entries_are_named_moved_aside_recomputed_and_never_scored() {
     let Some(fx) = fixture("20:60000-63000") else { return };
     let cache = fx.d.join("damaged");
-    for (rel, bytes) in &fx.reference {
-        std::fs::create_dir_all(cache.join(rel).parent().unwrap()).unwrap();
-        std::fs::write(cache.join(rel), bytes).unwrap();
-    }
-    let src = fx.d.join("reference-cache");
-    for p in walk(&src).into_iter().filter(|p| p.ends_with("fingerprint.json")) {
-        std::fs::copy(&p, cache.join(p.strip_prefix(&src).unwrap())).unwrap();
-    }
+    copy_reference_cache(&fx, &cache);
     let rels: Vec<PathBuf> = fx.reference.keys().cloned().collect();
     let path = |i: usize| cache.join(&rels[i]);
     let name = |i: usize| rels[i].file_name().unwrap().to_string_lossy().into_owned();
@@ -439,14 +444,7 @@ fn entries_copied_onto_another_key_or_into_another_namespace_are_refused() {
     use enformer_vep::cache::{Cache, Fingerprint, NEncoding, StoreMode};
     let Some(fx) = fixture("20:60000-63000") else { return };
     let cache = fx.d.join("copied");
-    for (rel, bytes) in &fx.reference {
-        std::fs::create_dir_all(cache.join(rel).parent().unwrap()).unwrap();
-        std::fs::write(cache.join(rel), bytes).unwrap();
-    }
-    let src = fx.d.join("reference-cache");
-    for p in walk(&src).into_iter().filter(|p| p.ends_with("fingerprint.json")) {
-        std::fs::copy(&p, cache.join(p.strip_prefix(&src).unwrap())).unwrap();
-    }
+    copy_reference_cache(&fx, &cache);
     let rels: Vec<PathBuf> = fx.reference.keys().cloned().collect();
     let verify = |cache: &Path| -> (Option<i32>, serde_json::Value, String) {
         let o = output({

@@ -14,20 +14,6 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The test venv's python (numpy, pandas, pyarrow), or None with a SKIP message.
-fn python() -> Option<PathBuf> {
-    let p = std::env::var_os("ENFORMER_VEP_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join(".venv-test/bin/python"));
-    if p.exists() {
-        Some(p)
-    } else {
-        eprintln!("SKIP: {} is absent (run `bash scripts/pyenv`; scripts/test does)", p.display());
-        tally("skip numpy checks (no test venv)");
-        None
-    }
-}
-
 /// Debian's chromium, installed with apt-get when absent (CI runs as root); None with a SKIP line where it
 /// cannot be.
 fn chromium() -> Option<PathBuf> {

@@ -247,7 +247,8 @@ pub struct DemoArgs {
     /// Total genome size in bp, split over three contigs.
     #[arg(long, default_value_t = 1_200_000)]
     pub genome_size: u64,
-    /// Number of table rows.
+    /// Number of random SNV rows; a few more rows follow that show every other status (a ref mismatch,
+    /// indels, an allele too long, an unknown contig, ...).
     #[arg(long, default_value_t = 200)]
     pub variants: usize,
 }

@@ -33,6 +33,21 @@ pub fn real_data() -> Option<PathBuf> {
     }
 }
 
+/// The test venv's python (numpy, zstandard, pandas, pyarrow; `bash scripts/pyenv`, which scripts/test runs
+/// first), or None with a SKIP message.
+pub fn python() -> Option<PathBuf> {
+    let p = std::env::var_os("ENFORMER_VEP_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv-test/bin/python"));
+    if p.exists() {
+        Some(p)
+    } else {
+        eprintln!("SKIP: {} is absent (run `bash scripts/pyenv`; scripts/test does)", p.display());
+        tally("skip numpy checks (no test venv)");
+        None
+    }
+}
+
 /// Records that the current test used the real data, or skipped a check (`skip ...`), in the file named by
 /// `ENFORMER_VEP_TEST_TALLY`: cargo swallows a passing test's SKIP lines, so `scripts/test` counts these
 /// instead and prints how many real-data tests ran and which checks were skipped.
