@@ -24,5 +24,6 @@ pub mod run;
 pub mod score;
 pub mod substitution;
 pub mod tables;
+pub mod timing;
 pub mod variants;
 pub mod window;

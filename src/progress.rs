@@ -124,6 +124,17 @@ impl Progress {
         }
     }
 
+    /// Like [`Progress::finish`], then one line with the rate and where the time went (on a terminal too,
+    /// where the bar is cleared): `extract-seqs: 10000 variants (2500.0/s); wall 4.0 s; busy: parse 1.0 s, …`.
+    pub fn finish_with(&self, times: &crate::timing::StageTimes) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+        if self.mode != ProgressMode::Quiet {
+            eprintln!("{}; {times}", self.line(self.done.load(Ordering::Relaxed)));
+        }
+    }
+
     pub fn mode(&self) -> ProgressMode {
         self.mode
     }
