@@ -247,6 +247,47 @@ pub fn decode_expecting(
     id: &Identity,
     binding: Binding,
 ) -> Result<Decoded, EntryError> {
+    decode_with(bytes, store, expect, id, binding, &mut ReadBuffers::default())
+}
+
+/// Buffers reused from one entry read to the next by one thread: the file's bytes, the decompressed `.npy`,
+/// and spare value vectors (full entries' data, handed back with [`ReadBuffers::recycle`] when used). A
+/// merge of thousands of 19 MB entries then allocates a few entries' worth per thread, once.
+#[derive(Debug, Default)]
+pub struct ReadBuffers {
+    pub(crate) file: Vec<u8>,
+    raw: Vec<u8>,
+    spare: Vec<Vec<f32>>,
+}
+
+impl ReadBuffers {
+    /// At most this many spare vectors are kept: the members of one variant that are in use at once.
+    const MAX_SPARE: usize = 4;
+
+    /// Gives an entry's data back for the next read to fill.
+    pub fn recycle(&mut self, data: EntryData) {
+        if let EntryData::Full(v) = data {
+            if self.spare.len() < Self::MAX_SPARE {
+                self.spare.push(v);
+            }
+        }
+    }
+
+    /// A spare vector, or a new one: its contents are to be overwritten.
+    fn values(spare: &mut Vec<Vec<f32>>) -> Vec<f32> {
+        spare.pop().unwrap_or_default()
+    }
+}
+
+/// [`decode_expecting`] with reused buffers.
+pub fn decode_with(
+    bytes: &[u8],
+    store: StoreMode,
+    expect: Expect,
+    id: &Identity,
+    binding: Binding,
+    buffers: &mut ReadBuffers,
+) -> Result<Decoded, EntryError> {
     let corrupt = |m: String| EntryError::Corrupt(m);
     // Every entry is written with zstd's content checksum, and it is what makes a changed value detectable:
     // a frame without one (re-encoded by hand or by another tool) is refused, not trusted.
@@ -270,11 +311,19 @@ pub fn decode_expecting(
             "the frame claims {size} bytes, more than an entry of this shape can hold ({max})"
         )));
     }
-    let raw = zstd::bulk::decompress(bytes, size as usize)
+    let raw = &mut buffers.raw;
+    raw.clear();
+    raw.try_reserve_exact(size as usize).map_err(|e| corrupt(format!("cannot allocate {size} bytes: {e}")))?;
+    // Decompresses into the spare capacity (no zero-filling first); fails if the frame holds more than `size`.
+    zstd::bulk::Decompressor::new()
+        .and_then(|mut d| d.decompress_to_buffer(bytes, raw))
         .map_err(|e| corrupt(format!("{e} (checksum mismatch or truncation)")))?;
     if raw.len() as u64 != size {
         return Err(corrupt("decompressed size differs from the frame header".into()));
     }
+    // Split borrows: the decompressed bytes are read while a spare vector is filled.
+    let ReadBuffers { raw, spare, .. } = buffers;
+    let raw: &[u8] = raw;
     let (dtype, shape, offset) = npy::parse_header(&raw).map_err(corrupt)?;
     let (want_dtype, want_rows) = match store {
         StoreMode::Float32 => (Dtype::F32, expect.bins),
@@ -305,10 +354,20 @@ pub fn decode_expecting(
     let shape2 = [shape[0], shape[1]];
     let data = match store {
         StoreMode::Float32 => {
-            EntryData::Full(data.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+            let mut v = ReadBuffers::values(spare);
+            // Resizing a recycled vector of the same shape writes nothing; then one memcpy of the bytes.
+            v.resize(data.len() / 4, 0.0);
+            as_bytes_mut(&mut v).copy_from_slice(data);
+            if cfg!(target_endian = "big") {
+                v.iter_mut().for_each(|x| *x = f32::from_bits(u32::from_le(x.to_bits())));
+            }
+            EntryData::Full(v)
         }
         StoreMode::Float16 => {
-            EntryData::Full(data.chunks_exact(2).map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32()).collect())
+            let mut v = ReadBuffers::values(spare);
+            v.clear();
+            v.extend(data.chunks_exact(2).map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32()));
+            EntryData::Full(v)
         }
         StoreMode::Summary => {
             let v: Vec<f64> =
@@ -319,6 +378,13 @@ pub fn decode_expecting(
         }
     };
     Ok(Decoded { data, shape: shape2, bound })
+}
+
+/// The bytes of `values`, to copy little-endian data into in one go.
+fn as_bytes_mut(values: &mut [f32]) -> &mut [u8] {
+    // SAFETY: the pointer and length cover exactly the slice's memory, u8 has no alignment requirement, the
+    // borrow is tied to `values`, and every bit pattern written through it is a valid f32.
+    unsafe { std::slice::from_raw_parts_mut(values.as_mut_ptr().cast::<u8>(), std::mem::size_of_val(values)) }
 }
 
 /// Checks what follows the array against the identity the reader expects: true when the entry carries an

@@ -260,6 +260,11 @@ impl Namespace {
     /// Reads and verifies one entry. A corrupt entry is reported (with its path) and never returned. Only a
     /// regular file of at most [`max_entry_len`] bytes is read (see [`readfile`]).
     pub fn read_entry(&self, seq_id: &str, expect: entry::Expect) -> Lookup {
+        self.read_entry_with(seq_id, expect, &mut entry::ReadBuffers::default())
+    }
+
+    /// [`Namespace::read_entry`] reusing `buffers` (one per thread) for the file and the decoded data.
+    pub fn read_entry_with(&self, seq_id: &str, expect: entry::Expect, buffers: &mut entry::ReadBuffers) -> Lookup {
         let path = match self.entry_path(seq_id) {
             Ok(p) => p,
             Err(e) => return Lookup::Corrupt(e.to_string()),
@@ -272,10 +277,13 @@ impl Namespace {
             Err(e) => return Lookup::Corrupt(format!("{}: {e}", path.display())),
         };
         let id = readfile::FileId::of(&meta);
-        let decoded = match readfile::read_opened(file, &meta, max) {
-            Ok(bytes) => {
-                entry::decode_expecting(&bytes, self.fingerprint.store, expect, &self.identity(seq_id), self.binding())
-                    .map_err(|e| e.to_string())
+        let mut bytes = std::mem::take(&mut buffers.file);
+        let decoded = match readfile::read_opened_into(file, &meta, max, &mut bytes) {
+            Ok(()) => {
+                let (store, identity) = (self.fingerprint.store, self.identity(seq_id));
+                let decoded = entry::decode_with(&bytes, store, expect, &identity, self.binding(), buffers);
+                buffers.file = bytes;
+                decoded.map_err(|e| e.to_string())
             }
             Err(e @ readfile::ReadError::TooLarge { .. }) => Err(e.to_string()),
             Err(e) => return Lookup::Corrupt(format!("{}: {e}", path.display())),

@@ -8,7 +8,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use super::entry::{EntryData, Expect, SUMMARY_ROWS};
+use super::entry::{EntryData, Expect, ReadBuffers, SUMMARY_ROWS};
 use super::legacy::LegacyCache;
 use super::{Lookup, Namespace};
 use crate::window::OutputGeometry;
@@ -67,7 +67,12 @@ impl Store {
     /// entry, checked against `expect` and converted to what an entry of the namespace's store mode holds.
     /// None means the window cannot be scored; why is kept for [`Store::warnings`].
     pub fn read(&self, id: &str, expect: Expect) -> Option<(EntryData, [usize; 2])> {
-        match self.ns.read_entry(id, expect) {
+        self.read_with(id, expect, &mut ReadBuffers::default())
+    }
+
+    /// [`Store::read`] reusing `buffers` (one per thread) for our entries.
+    pub fn read_with(&self, id: &str, expect: Expect, buffers: &mut ReadBuffers) -> Option<(EntryData, [usize; 2])> {
+        match self.ns.read_entry_with(id, expect, buffers) {
             Lookup::Hit(d) => {
                 if !d.bound {
                     self.unbound.fetch_add(1, Ordering::Relaxed);

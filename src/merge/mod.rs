@@ -19,12 +19,13 @@ use rayon::prelude::*;
 pub use targets::{read_targets, Track};
 pub use write::{check_tracks_sidecar, tracks_sidecar_path, Sidecar};
 
-use crate::cache::entry::{EntryData, Expect};
+use crate::cache::entry::{EntryData, Expect, ReadBuffers};
 use crate::cache::legacy::LegacyCache;
 use crate::cache::store::Store;
 use crate::cache::{Cache, Fingerprint, Namespace, StoreMode};
 use crate::orient::Status;
 use crate::progress::{Progress, ProgressMode};
+use crate::score::compose::Entries;
 use crate::score::{ComposeError, Composer, Stat};
 use crate::tables::variants::{VariantReader, VariantRow};
 use crate::window::OutputGeometry;
@@ -133,7 +134,9 @@ pub fn merge(opts: &MergeOptions, mode: ProgressMode) -> anyhow::Result<MergeRep
     let composer = Composer { geometry, tracks, keep, center, stats: opts.stats.clone() };
     let expect = Expect { bins, tracks: Some(tracks) };
 
-    // Pass 2: compute and write, a batch of variants at a time, in input order.
+    // Pass 2: compute and write, a batch of variants at a time, in input order. Workers take read buffers
+    // from the pool and give them back, so memory is a few entries per thread, allocated once.
+    let pool = BufferPool::default();
     let mut out = write::ScoresWriter::create(&opts.out, &provenance)?;
     let progress = Progress::new(mode, "merge", "variants", Some(plan.variants as u64));
     let mut scored = 0u64;
@@ -145,7 +148,11 @@ pub fn merge(opts: &MergeOptions, mode: ProgressMode) -> anyhow::Result<MergeRep
                     .par_iter()
                     .map(|row| {
                         let members = row.sequences.as_deref().unwrap_or_default();
-                        composer.score(members, |id| read(id, expect).map(|(d, _)| d))
+                        let mut buffers = pool.take();
+                        let score =
+                            composer.score(members, StoreEntries { store: &store, expect, buffers: &mut buffers });
+                        pool.give_back(buffers);
+                        score
                     })
                     .collect();
                 let mut values = Vec::with_capacity(results.len());
@@ -177,6 +184,42 @@ pub fn merge(opts: &MergeOptions, mode: ProgressMode) -> anyhow::Result<MergeRep
         out: opts.out.display().to_string(),
         warnings: plan.warnings.into_iter().chain(store.warnings()).collect(),
     })
+}
+
+/// Read buffers shared out to the workers: at most one set per worker at a time, each reused for the next
+/// variant (rayon may split a batch into more jobs than threads, so per-job buffers would be remade often).
+#[derive(Default)]
+struct BufferPool(std::sync::Mutex<Vec<ReadBuffers>>);
+
+impl BufferPool {
+    fn take(&self) -> ReadBuffers {
+        self.0.lock().ok().and_then(|mut p| p.pop()).unwrap_or_default()
+    }
+
+    fn give_back(&self, buffers: ReadBuffers) {
+        if let Ok(mut p) = self.0.lock() {
+            if p.len() < rayon::current_num_threads() {
+                p.push(buffers);
+            }
+        }
+    }
+}
+
+/// A merge worker's view of the store: entries held to the namespace's shape, read into reused buffers.
+struct StoreEntries<'a> {
+    store: &'a Store,
+    expect: Expect,
+    buffers: &'a mut ReadBuffers,
+}
+
+impl Entries for StoreEntries<'_> {
+    fn read(&mut self, seq_id: &str) -> Option<EntryData> {
+        self.store.read_with(seq_id, self.expect, self.buffers).map(|(d, _)| d)
+    }
+
+    fn recycle(&mut self, data: EntryData) {
+        self.buffers.recycle(data);
+    }
 }
 
 /// The statistics the store mode can give: D2 needs every bin, which summary entries do not keep.

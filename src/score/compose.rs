@@ -5,7 +5,7 @@
 
 use std::ops::Range;
 
-use super::statistics::{compute, Stat};
+use super::statistics::{compute, BinSums, Stat};
 use crate::cache::entry::{EntryData, Sums};
 use crate::ensemble::{Member, Role, Strand};
 use crate::window::OutputGeometry;
@@ -42,25 +42,32 @@ pub struct Composer {
     pub stats: Vec<Stat>,
 }
 
+/// Where a composer gets a member's entry (None: it cannot be used), and where it gives entries back when
+/// done with them, so that a reader can reuse their memory. Any `FnMut(&str) -> Option<EntryData>` is one.
+pub trait Entries {
+    fn read(&mut self, seq_id: &str) -> Option<EntryData>;
+    fn recycle(&mut self, _data: EntryData) {}
+}
+
+impl<F: FnMut(&str) -> Option<EntryData>> Entries for F {
+    fn read(&mut self, seq_id: &str) -> Option<EntryData> {
+        self(seq_id)
+    }
+}
+
 impl Composer {
-    /// The statistics of one variant, one vector (over kept tracks) per statistic. `read` gives a member's
-    /// entry, or None when it cannot be used.
-    pub fn score(
-        &self,
-        members: &[Member],
-        read: impl FnMut(&str) -> Option<EntryData>,
-    ) -> Result<Vec<Vec<f32>>, ComposeError> {
-        let (r, alt) = self.profiles(members, read)?;
+    /// The statistics of one variant, one vector (over kept tracks) per statistic.
+    pub fn score(&self, members: &[Member], mut entries: impl Entries) -> Result<Vec<Vec<f32>>, ComposeError> {
+        if let (Some(geometry), Some(single)) = (self.geometry, Single::of(members)) {
+            return self.score_single(geometry, single, &mut entries);
+        }
+        let (r, alt) = self.profiles(members, &mut entries)?;
         compute(&self.stats, &r, &alt, self.keep.len(), &self.center).map_err(ComposeError::Invalid)
     }
 
     /// The ref and (stitched) alt profiles of one variant, over the kept tracks: what the statistics are
     /// taken of, and what `plot` draws.
-    pub fn profiles(
-        &self,
-        members: &[Member],
-        mut read: impl FnMut(&str) -> Option<EntryData>,
-    ) -> Result<(Profile, Profile), ComposeError> {
+    pub fn profiles(&self, members: &[Member], entries: &mut impl Entries) -> Result<(Profile, Profile), ComposeError> {
         let mut mean = |role| -> Result<Option<Profile>, ComposeError> {
             let of_role: Vec<&Member> = members.iter().filter(|m| m.role == role).collect();
             if of_role.is_empty() {
@@ -68,8 +75,10 @@ impl Composer {
             }
             let mut acc: Option<Profile> = None;
             for m in &of_role {
-                let data = read(&m.seq_id).ok_or_else(|| ComposeError::Unreadable(m.seq_id.clone()))?;
-                self.accumulate(&mut acc, &data, m.strand)?;
+                let data = entries.read(&m.seq_id).ok_or_else(|| ComposeError::Unreadable(m.seq_id.clone()))?;
+                let added = self.accumulate(&mut acc, &data, m.strand);
+                entries.recycle(data);
+                added?;
             }
             let mut acc = acc.ok_or(ComposeError::NoMember(role))?;
             let by = 1.0 / of_role.len() as f64;
@@ -89,6 +98,82 @@ impl Composer {
             None => a,
         };
         Ok((r, alt))
+    }
+
+    /// The statistics straight from the entries when every role has one member (no ensemble): the same sums
+    /// in the same order as [`Composer::profiles`] + [`compute`] (bit-identical), without building float64
+    /// profiles of [bins, tracks].
+    fn score_single(
+        &self,
+        geometry: OutputGeometry,
+        single: Single,
+        entries: &mut impl Entries,
+    ) -> Result<Vec<Vec<f32>>, ComposeError> {
+        let mut read = |m: &Member| match entries.read(&m.seq_id) {
+            Some(EntryData::Full(v)) => Ok(v),
+            Some(other) => {
+                entries.recycle(other);
+                Err(ComposeError::Invalid("a per-track summary entry where this namespace's entries are full".into()))
+            }
+            None => Err(ComposeError::Unreadable(m.seq_id.clone())),
+        };
+        let r = read(single.r)?;
+        let a = read(single.a)?;
+        let shifted = single.shifted.map(&mut read).transpose()?;
+        let result = self.stats_of_rows(geometry, &single, &r, &a, shifted.as_deref());
+        for v in [Some(r), Some(a), shifted].into_iter().flatten() {
+            entries.recycle(EntryData::Full(v));
+        }
+        result
+    }
+
+    fn stats_of_rows(
+        &self,
+        geometry: OutputGeometry,
+        single: &Single,
+        r: &[f32],
+        a: &[f32],
+        shifted: Option<&[f32]>,
+    ) -> Result<Vec<Vec<f32>>, ComposeError> {
+        let (bins, tracks, n) = (geometry.bins(), self.tracks, self.keep.len());
+        for v in [Some(r), Some(a), shifted].into_iter().flatten() {
+            if v.len() != bins * tracks {
+                return Err(ComposeError::Invalid(format!(
+                    "an entry holds {} values, not {bins} bins × {tracks} tracks",
+                    v.len()
+                )));
+            }
+        }
+        // The member's row that lands on output bin b (a reverse-strand member is flipped back along bins).
+        let row = |m: &Member, b: usize| -> Range<usize> {
+            let from = match m.strand {
+                Strand::Forward => b,
+                Strand::Reverse => bins - 1 - b,
+            };
+            from * tracks..(from + 1) * tracks
+        };
+        let all_kept = n == tracks && self.keep.iter().enumerate().all(|(i, &t)| i == t);
+        let mut sums = BinSums::new(n, &self.stats);
+        let (mut rk, mut ak) = (vec![0f32; n], vec![0f32; n]);
+        let stitch = geometry.stitch_bin();
+        for b in 0..bins {
+            let rrow = &r[row(single.r, b)];
+            let arow = match (shifted, single.shifted) {
+                (Some(s), Some(m)) if b >= stitch => &s[row(m, b)],
+                _ => &a[row(single.a, b)],
+            };
+            let in_center = self.center.contains(&b);
+            if all_kept {
+                sums.add_bin(in_center, rrow, arow);
+            } else {
+                for (i, &t) in self.keep.iter().enumerate() {
+                    rk[i] = rrow[t];
+                    ak[i] = arow[t];
+                }
+                sums.add_bin(in_center, &rk, &ak);
+            }
+        }
+        sums.finish(&self.stats).map_err(ComposeError::Invalid)
     }
 
     /// Adds one member's prediction (kept tracks, flipped along bins for the reverse strand) to `acc`.
@@ -158,6 +243,26 @@ impl Composer {
             }
             _ => Err(mixed()),
         }
+    }
+}
+
+/// A variant whose roles have one member each (no ensemble): its ref, alt and, for an indel, shifted alt.
+struct Single<'m> {
+    r: &'m Member,
+    a: &'m Member,
+    shifted: Option<&'m Member>,
+}
+
+impl<'m> Single<'m> {
+    fn of(members: &'m [Member]) -> Option<Single<'m>> {
+        let only = |role| {
+            let mut it = members.iter().filter(move |m| m.role == role);
+            match (it.next(), it.next()) {
+                (one, None) => Some(one),
+                _ => None,
+            }
+        };
+        Some(Single { r: only(Role::Ref)??, a: only(Role::Alt)??, shifted: only(Role::AltShifted)? })
     }
 }
 
@@ -260,11 +365,11 @@ mod tests {
     fn ensemble_mean_flip_and_stitch_match_the_definition() {
         let (members, outputs) = ensemble();
         let c = composer(&Stat::ALL);
-        let got = c.score(&members, |id| outputs.get(id).map(|o| EntryData::Full(o.clone()))).unwrap();
+        let got = c.score(&members, |id: &str| outputs.get(id).map(|o| EntryData::Full(o.clone()))).unwrap();
         close(&got, &naive(&members, &outputs, &c.keep), 1e-6);
         // Without A′ (a substitution) the alt is A's mean unstitched.
         let subst: Vec<Member> = members.iter().filter(|m| m.role != Role::AltShifted).cloned().collect();
-        let got = c.score(&subst, |id| outputs.get(id).map(|o| EntryData::Full(o.clone()))).unwrap();
+        let got = c.score(&subst, |id: &str| outputs.get(id).map(|o| EntryData::Full(o.clone()))).unwrap();
         close(&got, &naive(&subst, &outputs, &c.keep), 1e-6);
     }
 
@@ -274,16 +379,45 @@ mod tests {
         let stats = [Stat::Sad, Stat::LogSed, Stat::Center];
         let c = composer(&stats);
         let center = c.center.clone();
-        let full = c.score(&members, |id| outputs.get(id).map(|o| EntryData::Full(o.clone()))).unwrap();
+        let full = c.score(&members, |id: &str| outputs.get(id).map(|o| EntryData::Full(o.clone()))).unwrap();
         let summ = c
-            .score(&members, |id| outputs.get(id).map(|o| EntryData::Summary(summarize(o, TRACKS, center.clone()))))
+            .score(&members, |id: &str| {
+                outputs.get(id).map(|o| EntryData::Summary(summarize(o, TRACKS, center.clone())))
+            })
             .unwrap();
         let want: Vec<Vec<f64>> = full.iter().map(|v| v.iter().map(|&x| x as f64).collect()).collect();
         close(&summ, &want, 1e-6);
         let d2 = composer(&[Stat::D2]);
-        let err =
-            d2.score(&members, |id| outputs.get(id).map(|o| EntryData::Summary(summarize(o, TRACKS, center.clone()))));
+        let err = d2.score(&members, |id: &str| {
+            outputs.get(id).map(|o| EntryData::Summary(summarize(o, TRACKS, center.clone())))
+        });
         assert!(matches!(err, Err(ComposeError::Invalid(m)) if m.contains("D2")));
+    }
+
+    #[test]
+    fn one_member_per_role_is_scored_straight_from_the_entries_bit_identical_to_the_profiles() {
+        let outputs: HashMap<String, Vec<f32>> =
+            ["r", "a", "s"].iter().enumerate().map(|(i, id)| (id.to_string(), output(i as u32 + 3))).collect();
+        let read = |id: &str| outputs.get(id).map(|o| EntryData::Full(o.clone()));
+        for strand in [Strand::Forward, Strand::Reverse] {
+            for keep in [vec![2, 0], vec![0, 1, 2]] {
+                for with_shifted in [false, true] {
+                    let mut members = vec![member(Role::Ref, 0, strand, "r"), member(Role::Alt, 0, strand, "a")];
+                    if with_shifted {
+                        members.push(member(Role::AltShifted, 0, strand, "s"));
+                    }
+                    let c = Composer { keep: keep.clone(), ..composer(&Stat::ALL) };
+                    assert!(Single::of(&members).is_some());
+                    let fast = c.score(&members, read).unwrap();
+                    let (r, alt) = c.profiles(&members, &mut { read }).unwrap();
+                    let slow = compute(&c.stats, &r, &alt, c.keep.len(), &c.center).unwrap();
+                    assert_eq!(fast, slow, "{strand:?} keep {keep:?} shifted {with_shifted}");
+                }
+            }
+        }
+        // Two members of a role take the ensemble path.
+        let two = [member(Role::Ref, 0, Strand::Forward, "r"), member(Role::Ref, 0, Strand::Reverse, "r")];
+        assert!(Single::of(&two).is_none());
     }
 
     #[test]
@@ -302,11 +436,11 @@ mod tests {
             assert_eq!(got[0][i], (sa - sr) as f32, "bit for bit");
         }
         assert_eq!(
-            c.score(&members, |id| (id == "r").then(|| EntryData::Full(ref_out.clone()))),
+            c.score(&members, |id: &str| (id == "r").then(|| EntryData::Full(ref_out.clone()))),
             Err(ComposeError::Unreadable("a".into()))
         );
         assert_eq!(
-            c.score(&members[..1], |_| Some(EntryData::Full(ref_out.clone()))),
+            c.score(&members[..1], |_: &str| Some(EntryData::Full(ref_out.clone()))),
             Err(ComposeError::NoMember(Role::Alt))
         );
     }

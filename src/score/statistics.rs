@@ -50,48 +50,90 @@ pub fn compute(
     n: usize,
     center: &Range<usize>,
 ) -> Result<Vec<Vec<f32>>, String> {
-    let mut sum_ref = vec![0f64; n];
-    let mut sum_alt = vec![0f64; n];
-    let mut diff_center = vec![0f64; n];
-    let mut sq = vec![0f64; n];
-    let mut have_d2 = false;
+    let mut sums = BinSums::new(n, stats);
     match (ref_, alt) {
         (Profile::Full(r), Profile::Full(a)) => {
-            have_d2 = true;
             for (b, (rrow, arow)) in r.chunks_exact(n).zip(a.chunks_exact(n)).enumerate() {
-                let in_center = center.contains(&b);
-                for i in 0..n {
-                    let (rv, av) = (rrow[i], arow[i]);
-                    sum_ref[i] += rv;
-                    sum_alt[i] += av;
-                    sq[i] += (av - rv) * (av - rv);
-                    if in_center {
-                        diff_center[i] += av - rv;
-                    }
-                }
+                sums.add_bin(center.contains(&b), rrow, arow);
             }
         }
         (Profile::Sums(r), Profile::Sums(a)) => {
+            sums.full = false;
             for i in 0..n {
-                sum_ref[i] = r.total[0][i] + r.total[1][i];
-                sum_alt[i] = a.total[0][i] + a.total[1][i];
-                diff_center[i] = (a.center[0][i] + a.center[1][i]) - (r.center[0][i] + r.center[1][i]);
+                sums.sum_ref[i] = r.total[0][i] + r.total[1][i];
+                sums.sum_alt[i] = a.total[0][i] + a.total[1][i];
+                sums.diff_center[i] = (a.center[0][i] + a.center[1][i]) - (r.center[0][i] + r.center[1][i]);
             }
         }
         _ => return Err("ref and alt entries are of different kinds (full and summary)".into()),
     }
-    stats
-        .iter()
-        .map(|s| match s {
-            Stat::Sad => Ok((0..n).map(|i| (sum_alt[i] - sum_ref[i]) as f32).collect()),
-            Stat::LogSed => {
-                Ok((0..n).map(|i| ((sum_alt[i] + 1.0).log2() - (sum_ref[i] + 1.0).log2()) as f32).collect())
+    sums.finish(stats)
+}
+
+/// Per-track float64 sums over bins, added a bin at a time in bin order: the one place the statistics are
+/// accumulated, whether the rows come from a mean profile (float64) or straight from an entry (float32).
+pub(crate) struct BinSums {
+    sum_ref: Vec<f64>,
+    sum_alt: Vec<f64>,
+    diff_center: Vec<f64>,
+    /// Σ (alt − ref)², only when D2 is asked for.
+    sq: Option<Vec<f64>>,
+    /// Whether rows were added bin by bin (full entries), which D2 needs.
+    full: bool,
+}
+
+impl BinSums {
+    pub(crate) fn new(n: usize, stats: &[Stat]) -> Self {
+        BinSums {
+            sum_ref: vec![0.0; n],
+            sum_alt: vec![0.0; n],
+            diff_center: vec![0.0; n],
+            sq: stats.contains(&Stat::D2).then(|| vec![0.0; n]),
+            full: true,
+        }
+    }
+
+    /// Adds one bin's ref and alt rows (the kept tracks, in output order).
+    #[inline]
+    pub(crate) fn add_bin<T: Copy + Into<f64>>(&mut self, in_center: bool, rrow: &[T], arow: &[T]) {
+        let n = self.sum_ref.len();
+        let (rrow, arow) = (&rrow[..n], &arow[..n]);
+        for i in 0..n {
+            let (rv, av): (f64, f64) = (rrow[i].into(), arow[i].into());
+            self.sum_ref[i] += rv;
+            self.sum_alt[i] += av;
+        }
+        if let Some(sq) = &mut self.sq {
+            for i in 0..n {
+                let d = arow[i].into() - rrow[i].into();
+                sq[i] += d * d;
             }
-            Stat::Center => Ok(diff_center.iter().map(|&v| v as f32).collect()),
-            Stat::D2 if have_d2 => Ok(sq.iter().map(|&v| v.sqrt() as f32).collect()),
-            Stat::D2 => Err("D2 needs full cache entries; the cache holds --store summary entries".into()),
-        })
-        .collect()
+        }
+        if in_center {
+            for i in 0..n {
+                self.diff_center[i] += arow[i].into() - rrow[i].into();
+            }
+        }
+    }
+
+    pub(crate) fn finish(self, stats: &[Stat]) -> Result<Vec<Vec<f32>>, String> {
+        let n = self.sum_ref.len();
+        let (sum_ref, sum_alt) = (&self.sum_ref, &self.sum_alt);
+        stats
+            .iter()
+            .map(|s| match s {
+                Stat::Sad => Ok((0..n).map(|i| (sum_alt[i] - sum_ref[i]) as f32).collect()),
+                Stat::LogSed => {
+                    Ok((0..n).map(|i| ((sum_alt[i] + 1.0).log2() - (sum_ref[i] + 1.0).log2()) as f32).collect())
+                }
+                Stat::Center => Ok(self.diff_center.iter().map(|&v| v as f32).collect()),
+                Stat::D2 => match (&self.sq, self.full) {
+                    (Some(sq), true) => Ok(sq.iter().map(|&v| v.sqrt() as f32).collect()),
+                    _ => Err("D2 needs full cache entries; the cache holds --store summary entries".into()),
+                },
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]
