@@ -324,7 +324,7 @@ pub fn decode_with(
     // Split borrows: the decompressed bytes are read while a spare vector is filled.
     let ReadBuffers { raw, spare, .. } = buffers;
     let raw: &[u8] = raw;
-    let (dtype, shape, offset) = npy::parse_header(&raw).map_err(corrupt)?;
+    let (dtype, shape, offset) = npy::parse_header(raw).map_err(corrupt)?;
     let (want_dtype, want_rows) = match store {
         StoreMode::Float32 => (Dtype::F32, expect.bins),
         StoreMode::Float16 => (Dtype::F16, expect.bins),
