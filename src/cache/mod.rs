@@ -160,7 +160,7 @@ pub struct Namespace {
 }
 
 /// Above this many keys, listing the 256 fan-out folders once beats one `stat` per key.
-const LISTING_THRESHOLD: usize = 20_000;
+pub const LISTING_THRESHOLD: usize = 20_000;
 
 impl Namespace {
     pub fn dir(&self) -> &Path {

@@ -232,6 +232,35 @@ impl SequenceReader {
     }
 }
 
+/// The `seq_id` column of a shard or TODO file alone, in row order: the sequences themselves (196 kB each,
+/// compressed) are not decoded, so checking a shard whose windows are all cached costs little more than its
+/// keys.
+pub fn read_seq_ids(path: &Path) -> Result<Vec<String>, TableError> {
+    let shown = path.display().to_string();
+    let expected = "a shard written by extract-seqs or a TODO file written by check-cache (seq_id, sequence)";
+    let builder = super::open_parquet(path, "sequence", expected)?;
+    let bad = |why: String| TableError::Schema { path: shown.clone(), what: "sequence", why };
+    if builder.schema().field_with_name("seq_id").is_err() {
+        return Err(bad("no 'seq_id' column; expected seq_id, sequence as written by extract-seqs".into()));
+    }
+    let mask = parquet::arrow::ProjectionMask::columns(builder.parquet_schema(), ["seq_id"]);
+    let reader = builder
+        .with_projection(mask)
+        .with_batch_size(8192)
+        .build()
+        .map_err(|e| TableError::Read { path: shown.clone(), source: e.into() })?;
+    let mut ids = Vec::new();
+    for batch in reader {
+        let batch = batch.map_err(|e| TableError::Read { path: shown.clone(), source: e.into() })?;
+        let col = batch.column_by_name("seq_id").ok_or_else(|| bad("no seq_id".into()))?;
+        for id in string_values(col).ok_or_else(|| bad("seq_id must be a string column".into()))? {
+            let id = id.ok_or_else(|| bad("null seq_id".into()))?;
+            ids.push(String::from_utf8_lossy(id).into_owned());
+        }
+    }
+    Ok(ids)
+}
+
 /// Values of a string or binary column as byte slices.
 fn string_values(col: &dyn Array) -> Option<Vec<Option<&[u8]>>> {
     let any = col.as_any();
