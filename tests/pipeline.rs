@@ -347,3 +347,60 @@ fn a_sequence_repeated_in_the_todo_is_computed_once() {
     want.sort();
     assert_eq!(ids, want, "one record per sequence");
 }
+
+/// Issue 12: `run` remembers the model's SHA-256 in its work folder (namespace.json) and trusts it while the
+/// model file is unchanged, so a re-run does not hash a 1 GB model again; a different model file is hashed.
+#[test]
+fn run_remembers_the_model_digest_while_the_model_file_is_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    run_ok(&["demo-data", "--out-dir", d.to_str().unwrap(), "--genome-size", "300000", "--variants", "3"]);
+    let (vcf, genome, cache, out) =
+        (d.join("variants.kunkle.txt"), d.join("genome.fa"), d.join("cache"), d.join("s.parquet"));
+    let model = d.join("model.onnx");
+    std::fs::copy(tiny_model(), &model).unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["run", "--variants", vcf.to_str().unwrap(), "--genome", genome.to_str().unwrap()];
+        args.extend(["--model", model.to_str().unwrap(), "--cache", cache.to_str().unwrap()]);
+        args.extend(["--out", out.to_str().unwrap()]);
+        args.extend_from_slice(extra);
+        let o = run_ok(&args);
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()
+    };
+    run(&[]);
+    let memo = d.join("s.parquet.work/namespace.json");
+    let record: serde_json::Value = serde_json::from_slice(&std::fs::read(&memo).unwrap()).unwrap();
+    let real_sha = record["fingerprint"]["model_sha256"].as_str().unwrap().to_string();
+    assert_eq!(real_sha, sha256_hex(&std::fs::read(&model).unwrap()));
+    let namespaces = || -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(cache.join("v1"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(namespaces().len(), 1);
+
+    // A memo naming another digest for the same, unchanged file is believed: proof that the model is not
+    // hashed again (its entries then go to that digest's namespace).
+    let fake_sha = "ab".repeat(32);
+    let mut fingerprint: enformer_vep::cache::Fingerprint =
+        serde_json::from_value(record["fingerprint"].clone()).unwrap();
+    fingerprint.model_sha256 = fake_sha.clone();
+    let mut faked = record.clone();
+    faked["fingerprint"] = serde_json::to_value(&fingerprint).unwrap();
+    faked["namespace"] = fingerprint.id().into();
+    std::fs::write(&memo, serde_json::to_vec(&faked).unwrap()).unwrap();
+    let counts = run(&[]);
+    assert_ne!(counts["computed"], 0, "the fake namespace is empty: {counts}");
+    assert!(namespaces().contains(&fingerprint.id()));
+
+    // Another model file at the same path (new time stamps) is hashed, and the memo rewritten.
+    std::fs::remove_file(&model).unwrap();
+    std::fs::copy(tiny_model(), &model).unwrap();
+    let counts = run(&[]);
+    assert_eq!(counts["computed"], 0, "back in the real namespace: {counts}");
+    let record: serde_json::Value = serde_json::from_slice(&std::fs::read(&memo).unwrap()).unwrap();
+    assert_eq!(record["fingerprint"]["model_sha256"], real_sha.as_str());
+}

@@ -1,10 +1,10 @@
 //! Flag groups shared by several subcommands, and their conversion into the library's option types.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use crate::cache::digest::{Digested, NamespaceRecord};
+use crate::cache::digest::{Digested, FileStamp, NamespaceRecord};
 use crate::cache::{Fingerprint, NEncoding, StoreMode};
 use crate::ensemble::Ensemble;
 use crate::extract::{Filters, Region, DEFAULT_MAX_ALLELE_LEN};
@@ -176,6 +176,35 @@ impl ModelArgs {
             );
         }
         Ok(fp)
+    }
+
+    /// For `run`: like [`ModelArgs::fingerprint`], but without `--namespace-file` the digest is remembered in
+    /// `memo` (the work folder's `namespace.json`), so a re-run does not hash a 1 GB model again while the
+    /// model file (same path, size and time stamps) and the flags are unchanged. Anything else is hashed
+    /// afresh and the memo rewritten; an unreadable memo is only a reason to hash.
+    pub fn fingerprint_remembered(&self, memo: &Path) -> anyhow::Result<Fingerprint> {
+        if self.namespace_file.is_some() {
+            return self.fingerprint();
+        }
+        if let Ok(record) = NamespaceRecord::read(memo) {
+            let same_model = record.model == self.model.display().to_string();
+            let same_flags = self.fingerprint_of(record.fingerprint.model_sha256.clone()) == record.fingerprint;
+            let unchanged = FileStamp::of(&self.model).is_ok_and(|s| s == record.model_stamp);
+            if same_model && same_flags && unchanged {
+                return Ok(record.fingerprint);
+            }
+        }
+        let record = self.namespace_record()?;
+        let written = memo.parent().map_or(Ok(()), std::fs::create_dir_all).and_then(|()| {
+            crate::fsutil::write_atomic(memo, &serde_json::to_vec_pretty(&record).map_err(std::io::Error::other)?)
+        });
+        if let Err(e) = written {
+            eprintln!(
+                "note: cannot remember the model's SHA-256 in {} ({e}); the next run hashes it again",
+                memo.display()
+            );
+        }
+        Ok(record.fingerprint)
     }
 
     /// The record `enformer-vep namespace` writes: the model hashed, with these flags.

@@ -136,7 +136,7 @@ pub fn run_all(a: RunArgs, threads: Option<usize>, mode: ProgressMode) -> anyhow
         extract: a.input.extract_options(work_dir.join("extract"), a.model.window)?,
         cache: a.cache,
         model: a.model.model.clone(),
-        fingerprint: a.model.fingerprint()?,
+        fingerprint: a.model.fingerprint_remembered(&work_dir.join("namespace.json"))?,
         model_options: a.model.model_options(a.runtime.device()?, threads),
         batch_size: a.runtime.batch_size,
         center_bins: a.model.center_bins,
