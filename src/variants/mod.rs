@@ -18,6 +18,8 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::path::Path;
 
+use rayon::prelude::*;
+
 pub use columns::{ColumnOverrides, ColumnsSpecError, Role};
 pub use error::InputError;
 
@@ -228,17 +230,10 @@ impl Iterator for VariantReader {
                 if self.lines.overflow > 0 {
                     // A VCF row needs only its first 10 columns (a genotype VCF of 500,000 samples has rows of
                     // megabytes): read them when they are within the kept part. Any other row that long is bad.
-                    let tenth_tab = kept.iter().enumerate().filter(|(_, &b)| b == b'\t').nth(9).map(|(i, _)| i);
-                    match (&self.parser, tenth_tab) {
+                    match (&self.parser, tenth_tab(kept)) {
                         (Parser::Vcf(_), Some(i)) => kept = &kept[..i],
                         _ => {
-                            let msg = format!(
-                                "the line is {} bytes long, more than the {} a row may have: not a variant row (lost \
-                                 line breaks? a file pasted into one line?); row skipped",
-                                self.lines.line_len(),
-                                MAX_LINE_TEXT
-                            );
-                            self.queue.push_back(bad(line_no, &msg));
+                            self.queue.push_back(too_long(line_no, self.lines.line_len()));
                             continue;
                         }
                     }
@@ -246,24 +241,190 @@ impl Iterator for VariantReader {
                 match std::str::from_utf8(kept) {
                     Ok(t) => t,
                     Err(_) => {
-                        self.queue.push_back(bad(line_no, "not valid UTF-8 text (binary data, or a non-UTF-8 encoding such as Latin-1: convert with `iconv -f latin1 -t utf-8`)"));
+                        self.queue.push_back(not_utf8(line_no));
                         continue;
                     }
                 }
             };
-            if text.trim().is_empty() {
-                continue;
-            }
-            if text.contains('\0') {
-                self.queue.push_back(bad(line_no, "contains NUL bytes (binary data); row skipped"));
-                continue;
-            }
-            match &self.parser {
-                Parser::Vcf(p) => p.parse(line_no, text, &mut self.queue),
-                Parser::Table(p) => p.parse(line_no, text, &mut self.queue),
-            }
+            parse_text(&self.parser, line_no, text, &all, &mut (), &mut self.queue);
         }
     }
+}
+
+/// What a row filter sees of a good row: a table row before its variant is built (so that a dropped row costs
+/// no allocation), a VCF variant after.
+#[derive(Debug, Clone, Copy)]
+pub struct Candidate<'a> {
+    pub chrom: &'a str,
+    pub pos: i64,
+    pub pvalue: Option<f64>,
+}
+
+/// Bytes of input per block parsed by one worker of [`VariantReader::for_each_block`].
+const BLOCK_BYTES: usize = 1 << 20;
+
+impl VariantReader {
+    /// Reads the rest of the input and parses it on the rayon pool, in blocks of about 1 MiB of whole lines
+    /// split off by one reader thread (which also decompresses): `sink` gets each block's records in input
+    /// order, with what `select` counted. A good row becomes a record only if `select` keeps it; bad rows are
+    /// always kept. Line numbers, messages and the line cap are those of the [`Iterator`] (the same code
+    /// parses each line). A read error comes after the records of the lines before it.
+    pub fn for_each_block<C, F, S, E>(mut self, select: &F, mut sink: S) -> Result<(), E>
+    where
+        C: Default + Send,
+        F: Fn(&Candidate<'_>, &mut C) -> bool + Sync,
+        S: FnMut(Vec<Record>, C) -> Result<(), E>,
+        E: From<InputError> + Send,
+    {
+        // Lines before the line ending is known (and a VCF data line read with the header) go line by line.
+        let mut first = VecDeque::new();
+        let mut counts = C::default();
+        while !self.done && (self.pending.is_some() || !self.queue.is_empty() || !self.lines.blocks_ready()) {
+            match self.next() {
+                Some(Ok(rec)) => {
+                    if keep_record(&rec, select, &mut counts) {
+                        first.push_back(rec);
+                    }
+                }
+                Some(Err(e)) => return Err(e.into()),
+                None => break,
+            }
+        }
+        sink(Vec::from(first), counts)?;
+        if self.done {
+            return Ok(());
+        }
+        let parser = &self.parser;
+        let mut lines = self.lines;
+        let batch = 2 * rayon::current_num_threads().max(1);
+        std::thread::scope(|scope| {
+            let (tx, rx) = crossbeam_channel::bounded::<Result<lines::Block, InputError>>(batch);
+            scope.spawn(move || loop {
+                let block = lines.next_block(BLOCK_BYTES).transpose();
+                let last = !matches!(block, Some(Ok(_)));
+                if block.is_some_and(|b| tx.send(b).is_err()) || last {
+                    return;
+                }
+            });
+            // `rx` is dropped on return, which stops the reader thread.
+            let rx = rx;
+            loop {
+                let Ok(block) = rx.recv() else { return Ok(()) };
+                let mut blocks = vec![block];
+                while blocks.len() < batch {
+                    match rx.try_recv() {
+                        Ok(b) => blocks.push(b),
+                        Err(_) => break,
+                    }
+                }
+                let parsed: Vec<Result<(Vec<Record>, C), InputError>> =
+                    blocks.into_par_iter().map(|b| b.map(|b| parse_block(parser, &b, select))).collect();
+                for p in parsed {
+                    let (records, counts) = p?;
+                    sink(records, counts)?;
+                }
+            }
+        })
+    }
+}
+
+fn keep_record<C>(rec: &Record, select: &impl Fn(&Candidate<'_>, &mut C) -> bool, counts: &mut C) -> bool {
+    match rec {
+        Record::Bad(_) => true,
+        Record::Variant(v) => select(&Candidate { chrom: &v.chrom, pos: v.pos, pvalue: v.pvalue }, counts),
+    }
+}
+
+/// A select that keeps every row.
+fn all(_: &Candidate<'_>, _: &mut ()) -> bool {
+    true
+}
+
+fn parse_block<C: Default>(
+    parser: &Parser,
+    block: &lines::Block,
+    select: &impl Fn(&Candidate<'_>, &mut C) -> bool,
+) -> (Vec<Record>, C) {
+    let mut out = VecDeque::new();
+    let mut counts = C::default();
+    block.lines(|line_no, bytes, overflow| {
+        let mut kept = bytes;
+        if overflow > 0 {
+            match (parser, tenth_tab(kept)) {
+                (Parser::Vcf(_), Some(i)) => kept = &kept[..i],
+                _ => {
+                    out.push_back(too_long(line_no, bytes.len() as u64 + overflow));
+                    return;
+                }
+            }
+        }
+        match std::str::from_utf8(kept) {
+            Ok(text) => parse_text(parser, line_no, text, select, &mut counts, &mut out),
+            Err(_) => out.push_back(not_utf8(line_no)),
+        }
+    });
+    (Vec::from(out), counts)
+}
+
+/// Parses one line's text (blank lines give nothing) into `out`, good rows only when `select` keeps them.
+fn parse_text<C>(
+    parser: &Parser,
+    line_no: u64,
+    text: &str,
+    select: &impl Fn(&Candidate<'_>, &mut C) -> bool,
+    counts: &mut C,
+    out: &mut VecDeque<Record>,
+) {
+    if text.trim().is_empty() {
+        return;
+    }
+    if text.contains('\0') {
+        out.push_back(bad(line_no, "contains NUL bytes (binary data); row skipped"));
+        return;
+    }
+    match parser {
+        Parser::Vcf(p) => {
+            let from = out.len();
+            p.parse(line_no, text, out);
+            let mut i = from;
+            while i < out.len() {
+                if keep_record(&out[i], select, counts) {
+                    i += 1;
+                } else {
+                    out.remove(i);
+                }
+            }
+        }
+        Parser::Table(p) => match p.parse_row(line_no, text) {
+            Ok(v) => {
+                if select(&Candidate { chrom: v.chrom, pos: v.pos, pvalue: v.pvalue }, counts) {
+                    out.push_back(Record::Variant(v.to_owned()));
+                }
+            }
+            Err(b) => out.push_back(Record::Bad(*b)),
+        },
+    }
+}
+
+/// Where a VCF row's first 10 columns end.
+fn tenth_tab(kept: &[u8]) -> Option<usize> {
+    memchr::memchr_iter(b'\t', kept).nth(9)
+}
+
+fn too_long(line_no: u64, len: u64) -> Record {
+    let msg = format!(
+        "the line is {len} bytes long, more than the {MAX_LINE_TEXT} a row may have: not a variant row (lost line \
+         breaks? a file pasted into one line?); row skipped"
+    );
+    bad(line_no, &msg)
+}
+
+fn not_utf8(line_no: u64) -> Record {
+    bad(
+        line_no,
+        "not valid UTF-8 text (binary data, or a non-UTF-8 encoding such as Latin-1: convert with `iconv -f latin1 -t \
+         utf-8`)",
+    )
 }
 
 /// [`lines::MAX_LINE`] for messages.

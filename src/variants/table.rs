@@ -1,22 +1,20 @@
 //! Delimited summary-statistics tables (generic, Kunkle/IGAP, PLINK 2 `.glm`).
 
-use std::collections::VecDeque;
 use std::path::Path;
 
 use super::columns::{normalize, ColumnMap, ColumnOverrides, Role};
 use super::detect::{detect_delimiter, header_fields, split_fields, table_format};
-use super::{AlleleSource, BadRow, Delimiter, InputError, InputFormat, RawVariant, Record};
+use super::{AlleleSource, BadRow, Delimiter, InputError, InputFormat, RawVariant};
 
 const MISSING: [&str; 9] = ["", "NA", "NAN", ".", "-", "NULL", "NONE", "N/A", "#N/A"];
 
 /// `Ok(None)` for a missing-value token, `Err` for anything else that is not a finite number.
 pub(crate) fn parse_stat(s: &str) -> Result<Option<f64>, ()> {
     let s = s.trim();
-    if MISSING.iter().any(|m| s.eq_ignore_ascii_case(m)) {
-        return Ok(None);
-    }
+    // A number first (the common case): no missing-value token parses as a finite number.
     match s.parse::<f64>() {
         Ok(x) if x.is_finite() => Ok(Some(x)),
+        _ if MISSING.iter().any(|m| s.eq_ignore_ascii_case(m)) => Ok(None),
         _ => Err(()),
     }
 }
@@ -185,14 +183,17 @@ impl TableParser {
     }
 
     /// Parses one non-blank data line into a variant or a bad row.
-    pub fn parse(&self, line: u64, text: &str, out: &mut VecDeque<Record>) {
+    #[cfg(test)]
+    pub fn parse(&self, line: u64, text: &str, out: &mut std::collections::VecDeque<super::Record>) {
         out.push_back(match self.parse_row(line, text) {
-            Ok(v) => Record::Variant(v),
-            Err(b) => Record::Bad(*b),
+            Ok(v) => super::Record::Variant(v.to_owned()),
+            Err(b) => super::Record::Bad(*b),
         });
     }
 
-    fn parse_row(&self, line: u64, text: &str) -> Result<RawVariant, Box<BadRow>> {
+    /// Parses one non-blank data line into a borrowed [`RowView`] (no allocation for a good row, so that a
+    /// row a filter drops costs no strings) or a bad row.
+    pub fn parse_row<'a>(&self, line: u64, text: &'a str) -> Result<RowView<'a>, Box<BadRow>> {
         let mut f = split_fields(text, self.delimiter);
         // A trailing delimiter on data rows only.
         if f.len() == self.header.len() + 1 && f.last() == Some(&"") {
@@ -262,18 +263,48 @@ impl TableParser {
             (None, None) => Ok(None),
         }
         .map_err(|m| fail(m, &f))?;
-        Ok(RawVariant {
+        Ok(RowView {
             line,
-            id: col(Role::Id).map(|c| c.1).filter(|s| !is_missing(s)).map(str::to_string),
-            chrom: chrom.to_string(),
+            id: col(Role::Id).map(|c| c.1).filter(|s| !is_missing(s)),
+            chrom,
             pos,
-            effect_allele: effect_allele.to_string(),
-            other_allele: other_allele.to_string(),
+            effect_allele,
+            other_allele,
             beta,
             se: stat(Role::Se)?,
             pvalue,
-            source: AlleleSource::Table,
         })
+    }
+}
+
+/// A good table row with its text fields borrowed from the line: [`RowView::to_owned`] makes the variant.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RowView<'a> {
+    pub line: u64,
+    pub id: Option<&'a str>,
+    pub chrom: &'a str,
+    pub pos: i64,
+    pub effect_allele: &'a str,
+    pub other_allele: &'a str,
+    pub beta: Option<f64>,
+    pub se: Option<f64>,
+    pub pvalue: Option<f64>,
+}
+
+impl RowView<'_> {
+    pub fn to_owned(self) -> RawVariant {
+        RawVariant {
+            line: self.line,
+            id: self.id.map(str::to_string),
+            chrom: self.chrom.to_string(),
+            pos: self.pos,
+            effect_allele: self.effect_allele.to_string(),
+            other_allele: self.other_allele.to_string(),
+            beta: self.beta,
+            se: self.se,
+            pvalue: self.pvalue,
+            source: AlleleSource::Table,
+        }
     }
 }
 
@@ -321,6 +352,8 @@ fn unmapped_hint(header: &[String], normalized: &[String], missing: &[&str]) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::variants::Record;
+    use std::collections::VecDeque;
 
     fn parser(header: &str, overrides: &str) -> Result<TableParser, InputError> {
         TableParser::new(Path::new("t.txt"), 1, header, &overrides.parse().unwrap())
