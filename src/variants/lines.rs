@@ -40,14 +40,13 @@ pub(crate) struct Block {
 }
 
 impl Block {
-    /// Calls `f(line number, the line's stored bytes, bytes not stored)` for every line, as
-    /// [`LineReader::next_line`] would give it (`\r\n` and a `\r` alone as for the whole file).
-    pub fn lines(&self, mut f: impl FnMut(u64, &[u8], u64)) {
+    /// Calls `f(line number, where the line's stored bytes are in `data`, bytes not stored)` for every line,
+    /// as [`LineReader::next_line`] would give it (`\r\n` and a `\r` alone as for the whole file).
+    pub fn lines(&self, mut f: impl FnMut(u64, std::ops::Range<usize>, u64)) {
         let mut start = 0;
         let mut line = self.first_line;
         let mut long = self.long.iter().peekable();
         for end in memchr::memchr_iter(self.eol, &self.data) {
-            let mut text = &self.data[start..end];
             let overflow = match long.peek() {
                 Some(&&(at, overflow)) if at == end => {
                     long.next();
@@ -55,10 +54,12 @@ impl Block {
                 }
                 _ => 0,
             };
-            if self.eol == b'\n' && overflow == 0 {
-                text = text.strip_suffix(b"\r").unwrap_or(text);
-            }
-            f(line, text, overflow);
+            let stop = if self.eol == b'\n' && overflow == 0 && end > start && self.data[end - 1] == b'\r' {
+                end - 1
+            } else {
+                end
+            };
+            f(line, start..stop, overflow);
             line += 1;
             start = end + 1;
         }

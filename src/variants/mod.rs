@@ -246,7 +246,7 @@ impl Iterator for VariantReader {
                     }
                 }
             };
-            parse_text(&self.parser, line_no, text, &all, &mut (), &mut self.queue);
+            parse_text(&self.parser, line_no, text, true, &mut Vec::new(), &all, &mut (), &mut self.queue);
         }
     }
 }
@@ -347,30 +347,39 @@ fn parse_block<C: Default>(
 ) -> (Vec<Record>, C) {
     let mut out = VecDeque::new();
     let mut counts = C::default();
-    block.lines(|line_no, bytes, overflow| {
-        let mut kept = bytes;
+    let mut fields = Vec::new();
+    // Lines end at ASCII bytes, so when the whole block is UTF-8 every line is (one check instead of one a line).
+    let text = std::str::from_utf8(&block.data).ok();
+    let nul = memchr::memchr(0, &block.data).is_some();
+    block.lines(|line_no, range, overflow| {
+        let bytes = &block.data[range.clone()];
         if overflow > 0 {
-            match (parser, tenth_tab(kept)) {
-                (Parser::Vcf(_), Some(i)) => kept = &kept[..i],
-                _ => {
-                    out.push_back(too_long(line_no, bytes.len() as u64 + overflow));
-                    return;
-                }
+            match (parser, tenth_tab(bytes)) {
+                (Parser::Vcf(_), Some(i)) => match std::str::from_utf8(&bytes[..i]) {
+                    Ok(t) => parse_text(parser, line_no, t, nul, &mut fields, select, &mut counts, &mut out),
+                    Err(_) => out.push_back(not_utf8(line_no)),
+                },
+                _ => out.push_back(too_long(line_no, bytes.len() as u64 + overflow)),
             }
+            return;
         }
-        match std::str::from_utf8(kept) {
-            Ok(text) => parse_text(parser, line_no, text, select, &mut counts, &mut out),
-            Err(_) => out.push_back(not_utf8(line_no)),
+        match text.map(|t| &t[range]).ok_or(()).or_else(|()| std::str::from_utf8(bytes).map_err(|_| ())) {
+            Ok(t) => parse_text(parser, line_no, t, nul, &mut fields, select, &mut counts, &mut out),
+            Err(()) => out.push_back(not_utf8(line_no)),
         }
     });
     (Vec::from(out), counts)
 }
 
 /// Parses one line's text (blank lines give nothing) into `out`, good rows only when `select` keeps them.
-fn parse_text<C>(
+/// `fields` is scratch space kept between lines; `nul`: the text may contain NUL bytes.
+#[allow(clippy::too_many_arguments)]
+fn parse_text<'a, C>(
     parser: &Parser,
     line_no: u64,
-    text: &str,
+    text: &'a str,
+    nul: bool,
+    fields: &mut Vec<&'a str>,
     select: &impl Fn(&Candidate<'_>, &mut C) -> bool,
     counts: &mut C,
     out: &mut VecDeque<Record>,
@@ -378,7 +387,7 @@ fn parse_text<C>(
     if text.trim().is_empty() {
         return;
     }
-    if text.contains('\0') {
+    if nul && text.contains('\0') {
         out.push_back(bad(line_no, "contains NUL bytes (binary data); row skipped"));
         return;
     }
@@ -395,7 +404,7 @@ fn parse_text<C>(
                 }
             }
         }
-        Parser::Table(p) => match p.parse_row(line_no, text) {
+        Parser::Table(p) => match p.parse_row(line_no, text, fields) {
             Ok(v) => {
                 if select(&Candidate { chrom: v.chrom, pos: v.pos, pvalue: v.pvalue }, counts) {
                     out.push_back(Record::Variant(v.to_owned()));

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use super::columns::{normalize, ColumnMap, ColumnOverrides, Role};
-use super::detect::{detect_delimiter, header_fields, split_fields, table_format};
+use super::detect::{detect_delimiter, header_fields, split_fields_into, table_format};
 use super::{AlleleSource, BadRow, Delimiter, InputError, InputFormat, RawVariant};
 
 const MISSING: [&str; 9] = ["", "NA", "NAN", ".", "-", "NULL", "NONE", "N/A", "#N/A"];
@@ -185,7 +185,7 @@ impl TableParser {
     /// Parses one non-blank data line into a variant or a bad row.
     #[cfg(test)]
     pub fn parse(&self, line: u64, text: &str, out: &mut std::collections::VecDeque<super::Record>) {
-        out.push_back(match self.parse_row(line, text) {
+        out.push_back(match self.parse_row(line, text, &mut Vec::new()) {
             Ok(v) => super::Record::Variant(v.to_owned()),
             Err(b) => super::Record::Bad(*b),
         });
@@ -193,8 +193,10 @@ impl TableParser {
 
     /// Parses one non-blank data line into a borrowed [`RowView`] (no allocation for a good row, so that a
     /// row a filter drops costs no strings) or a bad row.
-    pub fn parse_row<'a>(&self, line: u64, text: &'a str) -> Result<RowView<'a>, Box<BadRow>> {
-        let mut f = split_fields(text, self.delimiter);
+    /// `f` is scratch space for the fields (kept between rows to save an allocation per row).
+    pub fn parse_row<'a>(&self, line: u64, text: &'a str, f: &mut Vec<&'a str>) -> Result<RowView<'a>, Box<BadRow>> {
+        split_fields_into(text, self.delimiter, f);
+        let f = &mut *f;
         // A trailing delimiter on data rows only.
         if f.len() == self.header.len() + 1 && f.last() == Some(&"") {
             f.pop();
@@ -309,7 +311,8 @@ impl RowView<'_> {
 }
 
 fn is_missing(s: &str) -> bool {
-    MISSING.iter().any(|m| s.eq_ignore_ascii_case(m))
+    s.len() <= 4
+        && MISSING.iter().any(|m| s.eq_ignore_ascii_case(m))
 }
 
 /// PLINK 2: effect = A1, other = whichever of REF/ALT is not A1.
