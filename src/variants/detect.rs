@@ -240,7 +240,9 @@ mod tests {
         assert_eq!(split_fields("  a   b c ", Delimiter::Whitespace), vec!["a", "b", "c"]);
         assert_eq!(split_fields("\"CHR\",BP", Delimiter::Comma), vec!["CHR", "BP"]);
         let mut out = Vec::new();
-        for line in ["a\t\tb \t\"c\"", "  a   b c ", "\"CHR\",BP", "a\x0bb\x0c c\r", " \"\" x \"", "é a\u{a0}b", "", "\t"] {
+        for line in
+            ["a\t\tb \t\"c\"", "  a   b c ", "\"CHR\",BP", "a\x0bb\x0c c\r", " \"\" x \"", "é a\u{a0}b", "", "\t"]
+        {
             for d in [Delimiter::Tab, Delimiter::Comma, Delimiter::Whitespace] {
                 split_fields_into(line, d, &mut out);
                 assert_eq!(out, split_fields(line, d), "{line:?} {d}");

@@ -269,7 +269,17 @@ impl VariantReader {
     /// order, with what `select` counted. A good row becomes a record only if `select` keeps it; bad rows are
     /// always kept. Line numbers, messages and the line cap are those of the [`Iterator`] (the same code
     /// parses each line). A read error comes after the records of the lines before it.
-    pub fn for_each_block<C, F, S, E>(mut self, select: &F, mut sink: S) -> Result<(), E>
+    pub fn for_each_block<C, F, S, E>(self, select: &F, sink: S) -> Result<(), E>
+    where
+        C: Default + Send,
+        F: Fn(&Candidate<'_>, &mut C) -> bool + Sync,
+        S: FnMut(Vec<Record>, C) -> Result<(), E>,
+        E: From<InputError> + Send,
+    {
+        self.for_each_block_of(BLOCK_BYTES, select, sink)
+    }
+
+    fn for_each_block_of<C, F, S, E>(mut self, block_bytes: usize, select: &F, mut sink: S) -> Result<(), E>
     where
         C: Default + Send,
         F: Fn(&Candidate<'_>, &mut C) -> bool + Sync,
@@ -300,7 +310,7 @@ impl VariantReader {
         std::thread::scope(|scope| {
             let (tx, rx) = crossbeam_channel::bounded::<Result<lines::Block, InputError>>(batch);
             scope.spawn(move || loop {
-                let block = lines.next_block(BLOCK_BYTES).transpose();
+                let block = lines.next_block(block_bytes).transpose();
                 let last = !matches!(block, Some(Ok(_)));
                 if block.is_some_and(|b| tx.send(b).is_err()) || last {
                     return;
@@ -630,6 +640,118 @@ mod tests {
         let r = open(b"##fileformat=VCFv4.2\r#CHROM\tPOS\tID\tREF\tALT\r1\t10\trs1\tG\tA\r").unwrap();
         assert_eq!(r.format(), &InputFormat::Vcf);
         assert_eq!(r.count(), 1);
+    }
+
+    /// The records and the error (as text) of the parallel block reader, with blocks of `block_bytes`.
+    fn by_blocks(f: &Path, block_bytes: usize) -> (Vec<Record>, Option<String>) {
+        let mut out = Vec::new();
+        let r: Result<(), InputError> = VariantReader::open(f, &ColumnOverrides::default()).unwrap().for_each_block_of(
+            block_bytes,
+            &all,
+            |recs, ()| {
+                out.extend(recs);
+                Ok(())
+            },
+        );
+        (out, r.err().map(|e| e.to_string()))
+    }
+
+    fn by_lines(f: &Path) -> (Vec<Record>, Option<String>) {
+        let mut out = Vec::new();
+        for r in VariantReader::open(f, &ColumnOverrides::default()).unwrap() {
+            match r {
+                Ok(rec) => out.push(rec),
+                Err(e) => return (out, Some(e.to_string())),
+            }
+        }
+        (out, None)
+    }
+
+    #[test]
+    fn blocks_give_the_records_of_the_line_reader_whatever_the_block_size() {
+        let mut long = b"CHR\tBP\tA1\tA2\tP\n1\t5\tA\tG\t0.1\n1\t6\tA\t".to_vec();
+        long.extend(std::iter::repeat_n(b'G', 3 << 20));
+        long.extend_from_slice(b"\t0.2\r\n\n1\t7\tA\tG\t1e-8\r\n");
+        let mut vcf = b"##fileformat=VCFv4.2\n##FORMAT=<ID=LP,Number=A>\n".to_vec();
+        vcf.extend_from_slice(b"#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS1\tS2\n");
+        vcf.extend_from_slice(b"1\t10\trs1\tG\tA,T\t.\tPASS\t.\tLP\t2");
+        vcf.extend(std::iter::repeat_n(&b"\t0"[..], 1 << 20).flatten());
+        vcf.extend_from_slice(b"\n1\t11\trs2\tG\tA\t.\tPASS\t.\tLP\t1\n1\tx\trs3\tG\tA\n");
+        let mut many = KUNKLE.to_vec();
+        for i in 0..3000 {
+            many.extend_from_slice(
+                format!("{} {} rs{i} A G 0.1 0.01 {}\n", i % 3, 100 + i, 1.0 / (i + 1) as f64).as_bytes(),
+            );
+            if i % 700 == 0 {
+                many.extend_from_slice(b"1 x rsbad A G 0.1 0.01 0.5\n\n  \n1 5 rs\xe9 A G 1 1 1\n1 6 rs\0 A G 1 1 1\n");
+            }
+        }
+        let inputs: Vec<Vec<u8>> = vec![
+            KUNKLE.to_vec(),
+            b"\xEF\xBB\xBFCHR,BP,SNP,A1,A2,OR,P\r\n\r\n1,100,rs1,A,G,2.0,0.5\r\n1,101,rs2,A,G,2.0,0.5".to_vec(),
+            b"CHR\tBP\tSNP\tA1\tA2\tP\r1\t100\trs1\tA\tG\t0.5\r\r1\t200\trs2\tC\tT\t0.1\r".to_vec(),
+            b"CHR\tBP\tA1\tA2\n1\t5\tA\tG\n1\t6\t\xe9\tG\n1\t7\tA\tG".to_vec(),
+            b"##fileformat=VCFv4.2\n1\t10\trs1\tG\tA\n1\t11\trs2\tG\tA\n".to_vec(),
+            b"CHR\tBP\tA1\tA2\r".to_vec(),
+            long,
+            vcf,
+            many,
+        ];
+        for text in inputs {
+            for bytes in [text.clone(), gz(&text)] {
+                let f = write_tmp(&bytes);
+                let expected = by_lines(f.path());
+                for block in [1, 7, 100, 4096, 1 << 20] {
+                    let got = by_blocks(f.path(), block);
+                    assert!(got == expected, "block {block}: {:?}\n{:?}", got.1, expected.1);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn blocks_end_with_the_truncated_gzip_error_after_the_lines_before_it() {
+        let mut body = String::from("CHR\tBP\tA1\tA2\n");
+        for i in 0..20000 {
+            body.push_str(&format!("1\t{}\tA\tG\n", 1000 + i));
+        }
+        let full = gz(body.as_bytes());
+        let f = write_tmp(&full[..full.len() / 2]);
+        let expected = by_lines(f.path());
+        assert!(expected.1.as_ref().is_some_and(|e| e.contains("ends early")), "{:?}", expected.1);
+        for block in [100, 1 << 16, 1 << 20] {
+            let got = by_blocks(f.path(), block);
+            assert!(
+                got == expected,
+                "block {block}: {} {:?} vs {} {:?}",
+                got.0.len(),
+                got.1,
+                expected.0.len(),
+                expected.1
+            );
+        }
+    }
+
+    #[test]
+    fn select_drops_good_rows_only_and_counts() {
+        let text = b"CHR BP A1 A2 P\n1 5 A G 0.5\n1 x A G 0.1\n2 6 A G 0.01\n";
+        let mut out = Vec::new();
+        let mut dropped = 0;
+        let r: Result<(), InputError> = open(text).unwrap().for_each_block(
+            &|c: &Candidate<'_>, n: &mut u64| {
+                let keep = c.chrom == "2" && c.pvalue == Some(0.01) && c.pos == 6;
+                *n += u64::from(!keep);
+                keep
+            },
+            |recs, n| {
+                out.extend(recs);
+                dropped += n;
+                Ok(())
+            },
+        );
+        r.unwrap();
+        assert_eq!(dropped, 1);
+        assert!(matches!(&out[..], [Record::Bad(b), Record::Variant(v)] if b.line == 3 && v.line == 4), "{out:?}");
     }
 
     #[test]

@@ -311,8 +311,7 @@ impl RowView<'_> {
 }
 
 fn is_missing(s: &str) -> bool {
-    s.len() <= 4
-        && MISSING.iter().any(|m| s.eq_ignore_ascii_case(m))
+    s.len() <= 4 && MISSING.iter().any(|m| s.eq_ignore_ascii_case(m))
 }
 
 /// PLINK 2: effect = A1, other = whichever of REF/ALT is not A1.
