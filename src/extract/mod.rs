@@ -156,7 +156,6 @@ pub fn extract_seqs(opts: &ExtractOptions, mode: ProgressMode) -> anyhow::Result
                         push(rec?)?;
                     }
                 }
-                drop(push);
                 if !chunk.is_empty() {
                     send_chunk(chunk)?;
                 }

@@ -44,9 +44,8 @@ impl Block {
     /// as [`LineReader::next_line`] would give it (`\r\n` and a `\r` alone as for the whole file).
     pub fn lines(&self, mut f: impl FnMut(u64, std::ops::Range<usize>, u64)) {
         let mut start = 0;
-        let mut line = self.first_line;
         let mut long = self.long.iter().peekable();
-        for end in memchr::memchr_iter(self.eol, &self.data) {
+        for (line, end) in (self.first_line..).zip(memchr::memchr_iter(self.eol, &self.data)) {
             let overflow = match long.peek() {
                 Some(&&(at, overflow)) if at == end => {
                     long.next();
@@ -60,7 +59,6 @@ impl Block {
                 end
             };
             f(line, start..stop, overflow);
-            line += 1;
             start = end + 1;
         }
     }

@@ -196,11 +196,11 @@ impl TableParser {
     /// `f` is scratch space for the fields (kept between rows to save an allocation per row).
     pub fn parse_row<'a>(&self, line: u64, text: &'a str, f: &mut Vec<&'a str>) -> Result<RowView<'a>, Box<BadRow>> {
         split_fields_into(text, self.delimiter, f);
-        let f = &mut *f;
         // A trailing delimiter on data rows only.
         if f.len() == self.header.len() + 1 && f.last() == Some(&"") {
             f.pop();
         }
+        let f: &[&'a str] = f;
         let fail = |msg: String, f: &[&str]| {
             let get = |role| self.map.get(role).and_then(|i| f.get(i).copied()).filter(|s| !s.is_empty());
             Box::new(BadRow {
@@ -226,18 +226,18 @@ impl TableParser {
         let col = |role: Role| self.map.get(role).map(|i| (self.header[i].as_str(), f[i]));
         let (chrom_name, chrom) = col(Role::Chrom).unwrap_or_default();
         if chrom.is_empty() {
-            return Err(fail(format!("chromosome column {chrom_name} is empty"), &f));
+            return Err(fail(format!("chromosome column {chrom_name} is empty"), f));
         }
         let (pos_name, pos_text) = col(Role::Pos).unwrap_or_default();
         let Some(pos) = parse_position(pos_text) else {
-            return Err(fail(format!("{pos_name} '{}' is not an integer position", shown(pos_text)), &f));
+            return Err(fail(format!("{pos_name} '{}' is not an integer position", shown(pos_text)), f));
         };
         let (effect_allele, other_allele) = match &self.plink2 {
             Some(p) => {
                 if let Some(t) = p.test.map(|t| f[t]).filter(|t| !t.eq_ignore_ascii_case("ADD")) {
-                    return Err(fail(format!("TEST={} row skipped: only ADD rows are scored", shown(t)), &f));
+                    return Err(fail(format!("TEST={} row skipped: only ADD rows are scored", shown(t)), f));
                 }
-                plink2_alleles(f[p.a1], f[p.reference], f[p.alt]).map_err(|m| fail(m, &f))?
+                plink2_alleles(f[p.a1], f[p.reference], f[p.alt]).map_err(|m| fail(m, f))?
             }
             None => (col(Role::EffectAllele).unwrap_or_default().1, col(Role::OtherAllele).unwrap_or_default().1),
         };
@@ -245,7 +245,7 @@ impl TableParser {
             match col(role) {
                 None => Ok(None),
                 Some((name, s)) => {
-                    parse_stat(s).map_err(|()| fail(format!("{name} '{}' is not a number", shown(s)), &f))
+                    parse_stat(s).map_err(|()| fail(format!("{name} '{}' is not a number", shown(s)), f))
                 }
             }
         };
@@ -254,7 +254,7 @@ impl TableParser {
             None => match stat(Role::OddsRatio)? {
                 Some(or) if or <= 0.0 => {
                     let name = col(Role::OddsRatio).unwrap_or_default().0;
-                    return Err(fail(format!("{name} '{or}' must be > 0 to give beta = ln(OR)"), &f));
+                    return Err(fail(format!("{name} '{or}' must be > 0 to give beta = ln(OR)"), f));
                 }
                 or => or.map(f64::ln),
             },
@@ -264,7 +264,7 @@ impl TableParser {
             (None, Some((name, s))) => parse_neg_log10_p(name, s),
             (None, None) => Ok(None),
         }
-        .map_err(|m| fail(m, &f))?;
+        .map_err(|m| fail(m, f))?;
         Ok(RowView {
             line,
             id: col(Role::Id).map(|c| c.1).filter(|s| !is_missing(s)),
