@@ -16,7 +16,7 @@ use enformer_vep::cache::npy::{self, Dtype};
 use enformer_vep::cache::pickle::{self, PickleError};
 use enformer_vep::cache::StoreMode;
 use enformer_vep::extract::Region;
-use enformer_vep::variants::{ColumnOverrides, InputError, Record, Role, VariantReader};
+use enformer_vep::variants::{Candidate, ColumnOverrides, InputError, Record, Role, VariantReader};
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 
@@ -47,13 +47,26 @@ fn read_all(bytes: &[u8], overrides: &ColumnOverrides) -> Result<(Vec<Record>, O
     f.flush().unwrap();
     let reader = VariantReader::open(f.path(), overrides)?;
     let mut records = Vec::new();
+    let mut error = None;
     for r in reader {
         match r {
             Ok(rec) => records.push(rec),
-            Err(e) => return Ok((records, Some(e))),
+            Err(e) => {
+                error = Some(e);
+                break;
+            }
         }
     }
-    Ok((records, None))
+    // The parallel block reader of extract-seqs gives the same records and error.
+    let mut by_blocks = Vec::new();
+    let r: Result<(), InputError> =
+        VariantReader::open(f.path(), overrides)?.for_each_block(&|_: &Candidate<'_>, _: &mut ()| true, |recs, ()| {
+            by_blocks.extend(recs);
+            Ok(())
+        });
+    assert_eq!(by_blocks, records, "block reader vs line reader");
+    assert_eq!(r.err().map(|e| e.to_string()), error.as_ref().map(ToString::to_string));
+    Ok((records, error))
 }
 
 fn line_of(r: &Record) -> u64 {

@@ -1,13 +1,12 @@
 //! Row filters of `extract-seqs`: `--region`, `--max-pvalue`, `--top`. Rows that fail to parse are never
 //! filtered out (the user must see them); rows removed by a filter are counted in the manifest.
 
-use std::collections::BinaryHeap;
 use std::str::FromStr;
 
 use serde::Serialize;
 
 use crate::genome::contigs::canonical;
-use crate::variants::{RawVariant, Record};
+use crate::variants::Record;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Region {
@@ -80,8 +79,35 @@ fn coordinate(text: &str) -> Result<i64, String> {
 }
 
 impl Region {
-    fn contains(&self, v: &RawVariant) -> bool {
-        canonical(&v.chrom) == canonical(&self.chrom) && v.pos >= self.start && v.pos <= self.end
+    fn contains(&self, chrom: &str, pos: i64) -> bool {
+        pos >= self.start && pos <= self.end && same_contig(chrom, &self.chrom)
+    }
+}
+
+/// [`canonical`] of an upper-case name, as bytes.
+fn fold(s: &[u8]) -> &[u8] {
+    let s = s.strip_prefix(b"CHR").unwrap_or(s);
+    match s {
+        b"M" | b"26" => b"MT",
+        b"23" => b"X",
+        b"24" => b"Y",
+        _ => s,
+    }
+}
+
+/// `canonical(a) == canonical(b)` without allocating for names of up to 32 bytes.
+fn same_contig(a: &str, b: &str) -> bool {
+    fn short(name: &str, buf: &mut [u8; 32]) -> Option<usize> {
+        let t = name.trim().as_bytes();
+        let out = buf.get_mut(..t.len())?;
+        out.copy_from_slice(t);
+        out.make_ascii_uppercase();
+        Some(t.len())
+    }
+    let (mut x, mut y) = ([0u8; 32], [0u8; 32]);
+    match (short(a, &mut x), short(b, &mut y)) {
+        (Some(n), Some(m)) => fold(&x[..n]) == fold(&y[..m]),
+        _ => canonical(a) == canonical(b),
     }
 }
 
@@ -104,6 +130,13 @@ impl FilterCounts {
     pub fn total(&self) -> u64 {
         self.outside_region + self.above_max_pvalue + self.no_pvalue + self.beyond_top
     }
+
+    pub fn add(&mut self, other: &FilterCounts) {
+        self.outside_region += other.outside_region;
+        self.above_max_pvalue += other.above_max_pvalue;
+        self.no_pvalue += other.no_pvalue;
+        self.beyond_top += other.beyond_top;
+    }
 }
 
 impl Filters {
@@ -114,14 +147,19 @@ impl Filters {
     /// The streaming part (region, p-value threshold). `false` means drop (and it was counted).
     pub fn keep(&self, rec: &Record, counts: &mut FilterCounts) -> bool {
         let Record::Variant(v) = rec else { return true };
+        self.keep_fields(&v.chrom, v.pos, v.pvalue, counts)
+    }
+
+    /// [`Filters::keep`] on a variant's fields (no allocation: it runs on every row of the input).
+    pub fn keep_fields(&self, chrom: &str, pos: i64, pvalue: Option<f64>, counts: &mut FilterCounts) -> bool {
         if let Some(region) = &self.region {
-            if !region.contains(v) {
+            if !region.contains(chrom, pos) {
                 counts.outside_region += 1;
                 return false;
             }
         }
         if self.needs_pvalue() {
-            match v.pvalue {
+            match pvalue {
                 None => {
                     counts.no_pvalue += 1;
                     return false;
@@ -137,88 +175,10 @@ impl Filters {
     }
 }
 
-/// Chooses the `--top N` records in a first pass over the input: the N variants with the smallest p-values
-/// (ties: earlier rows first), by their number among the records the streaming filters keep. Only
-/// (p-value, number) pairs are held, N of them, so memory does not grow with the input (nor with its bad
-/// rows); the second pass streams the input again and keeps the chosen variants and every bad row, in input
-/// order.
-pub struct TopN {
-    n: usize,
-    heap: BinaryHeap<Ranked>,
-    seen: u64,
-}
-
-struct Ranked {
-    pvalue: f64,
-    order: u64,
-}
-
-impl PartialEq for Ranked {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == std::cmp::Ordering::Equal
-    }
-}
-impl Eq for Ranked {}
-impl PartialOrd for Ranked {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Ranked {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.pvalue.total_cmp(&other.pvalue).then(self.order.cmp(&other.order))
-    }
-}
-
-impl TopN {
-    pub fn new(n: usize) -> Self {
-        TopN { n, heap: BinaryHeap::new(), seen: 0 }
-    }
-
-    /// The next record the streaming filters kept (bad rows are numbered too, never ranked).
-    pub fn push(&mut self, record: &Record) {
-        let order = self.seen;
-        self.seen += 1;
-        let Record::Variant(v) = record else { return };
-        self.heap.push(Ranked { pvalue: v.pvalue.unwrap_or(f64::INFINITY), order });
-        if self.heap.len() > self.n {
-            self.heap.pop();
-        }
-    }
-
-    pub fn finish(self) -> TopSet {
-        let mut orders: Vec<u64> = self.heap.into_iter().map(|r| r.order).collect();
-        orders.sort_unstable();
-        TopSet { orders }
-    }
-}
-
-/// The numbers of the chosen records (see [`TopN`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TopSet {
-    orders: Vec<u64>,
-}
-
-impl TopSet {
-    pub fn contains(&self, order: u64) -> bool {
-        self.orders.binary_search(&order).is_ok()
-    }
-
-    /// Whether record number `order` goes on: every bad row, and the chosen variants. A variant left out is
-    /// counted in `beyond_top`.
-    pub fn keep(&self, order: u64, record: &Record, counts: &mut FilterCounts) -> bool {
-        if matches!(record, Record::Bad(_)) || self.contains(order) {
-            return true;
-        }
-        counts.beyond_top += 1;
-        false
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::variants::AlleleSource;
+    use crate::variants::{AlleleSource, RawVariant};
 
     fn var(line: u64, chrom: &str, pos: i64, p: Option<f64>) -> Record {
         Record::Variant(RawVariant {
@@ -283,42 +243,14 @@ mod tests {
         assert!(!f.keep(&var(3, "21", 150, Some(0.001)), &mut c));
         assert!(!f.keep(&var(4, "chr20", 150, Some(0.5)), &mut c));
         assert!(!f.keep(&var(5, "chr20", 150, None), &mut c));
-        assert_eq!(c, FilterCounts { outside_region: 2, above_max_pvalue: 1, no_pvalue: 1, beyond_top: 0 });
-    }
-
-    #[test]
-    fn top_n_keeps_smallest_in_input_order_and_every_bad_row() {
-        let bad = |line: u64| {
-            Record::Bad(crate::variants::BadRow {
-                line,
-                id: None,
-                chrom: None,
-                pos: None,
-                message: format!("line {line}: P '-1' is not a p-value"),
-            })
-        };
-        let records: Vec<Record> = [Some(0.5), Some(0.01), None, Some(0.2), Some(0.01), Some(0.9)]
-            .into_iter()
-            .enumerate()
-            .map(|(i, p)| match p {
-                Some(p) => var(i as u64 + 2, "1", 10, Some(p)),
-                None => bad(i as u64 + 2),
-            })
-            .collect();
-        let mut top = TopN::new(2);
-        records.iter().for_each(|r| top.push(r));
-        let top = top.finish();
-        let mut c = FilterCounts::default();
-        let kept: Vec<u64> = records
-            .iter()
-            .enumerate()
-            .filter(|(i, r)| top.keep(*i as u64, r, &mut c))
-            .map(|(_, r)| match r {
-                Record::Variant(v) => v.line,
-                Record::Bad(b) => b.line,
-            })
-            .collect();
-        assert_eq!(kept, vec![3, 4, 6], "the two smallest (ties: the earlier row) and the bad row, in input order");
-        assert_eq!(c.beyond_top, 3);
+        let f = Filters { region: Some("chrM".parse().unwrap()), max_pvalue: None, top: None };
+        for (chrom, same) in [("MT", true), ("26", true), ("chrm", true), (" M ", true), ("chrMT", true), ("1", false)]
+        {
+            assert_eq!(f.keep(&var(6, chrom, 1, None), &mut c), same, "{chrom}");
+            assert_eq!(same_contig(chrom, "chrM"), canonical(chrom) == canonical("chrM"));
+        }
+        let long = "x".repeat(40);
+        assert!(same_contig(&long, &long.to_uppercase()) && !same_contig(&long, "x"));
+        assert_eq!(c, FilterCounts { outside_region: 3, above_max_pvalue: 1, no_pvalue: 1, beyond_top: 0 });
     }
 }

@@ -1,13 +1,14 @@
 //! `extract-seqs`: variant table + genome → `variants.parquet`, `shards/shard-NNNNN.parquet`, `manifest.json`.
 //!
-//! A streaming pipeline (nextclade-style): the reader parses rows in order, chunks of rows are oriented,
-//! windowed and hashed in parallel (rayon), and one writer thread appends results in input order, starting a
-//! new shard every `shard_size` scored variants. Memory is bounded by the chunk and row-group sizes (lines are
-//! capped at 1 MiB; `--top N` chooses its rows in a first pass holding N numbers), not by
+//! A streaming pipeline (nextclade-style): the reader parses blocks of rows in parallel and hands them on in
+//! input order, chunks of rows are oriented, windowed and hashed in parallel (rayon), and one writer thread
+//! appends results in input order, starting a new shard every `shard_size` scored variants. Memory is bounded by the chunk and row-group sizes (lines are
+//! capped at 1 MiB; `--top N` holds its N best variants in a heap during the one pass, see `top.rs`), not by
 //! the input. A row that cannot be scored is data (a status), never an abort.
 
 pub mod filter;
 mod process;
+mod top;
 mod windows;
 
 use std::collections::{BTreeMap, HashSet};
@@ -26,7 +27,7 @@ use crate::orient::Status;
 use crate::progress::{Progress, ProgressMode};
 use crate::tables::sequences::SequenceWriter;
 use crate::tables::variants::VariantWriter;
-use crate::variants::{ColumnOverrides, Record, VariantReader};
+use crate::variants::{Candidate, ColumnOverrides, Record, VariantReader};
 use crate::window::WindowSpec;
 
 /// Windows in flight per chunk of rows processed in parallel: at most 512 windows of 196 kB, ~100 MB. A chunk
@@ -90,7 +91,6 @@ pub fn shard_file_name(shard: u32) -> String {
 pub fn extract_seqs(opts: &ExtractOptions, mode: ProgressMode) -> anyhow::Result<Manifest> {
     anyhow::ensure!(opts.shard_size > 0, "--shard-size must be at least 1");
     let genome = Genome::open(&opts.genome)?;
-    let top = opts.filters.top.map(|n| choose_top(opts, n)).transpose()?;
     let reader = VariantReader::open(&opts.variants, &opts.columns)?;
     let input_format = reader.format().to_string();
     let columns = reader.columns_description();
@@ -99,6 +99,8 @@ pub fn extract_seqs(opts: &ExtractOptions, mode: ProgressMode) -> anyhow::Result
     let progress = Progress::new(mode, "extract-seqs", "variants", None);
     let mut filtered = FilterCounts::default();
     let filters = &opts.filters;
+    let mut top = filters.top.map(|n| top::TopN::new(n, &opts.out_dir));
+    let threshold = top.as_ref().map(top::TopN::threshold);
 
     let writer = OutputWriter::new(opts, &input_format)?;
     let (tx, rx) = crossbeam_channel::bounded::<Vec<Processed>>(2);
@@ -119,19 +121,39 @@ pub fn extract_seqs(opts: &ExtractOptions, mode: ProgressMode) -> anyhow::Result
                     Ok(())
                 };
                 let mut chunk = Vec::with_capacity(chunk_rows);
-                let mut order = 0u64;
-                for rec in reader {
-                    let rec = rec?;
-                    if !filters.keep(&rec, &mut filtered) {
-                        continue;
-                    }
-                    order += 1;
-                    if top.as_ref().is_some_and(|top| !top.keep(order - 1, &rec, &mut filtered)) {
-                        continue;
-                    }
+                let mut push = |rec: Record| -> anyhow::Result<()> {
                     chunk.push(rec);
                     if chunk.len() == chunk_rows {
                         send_chunk(std::mem::replace(&mut chunk, Vec::with_capacity(chunk_rows)))?;
+                    }
+                    Ok(())
+                };
+                // Runs on the parsing threads, before a table row's strings are allocated.
+                let select = |c: &Candidate<'_>, counts: &mut FilterCounts| -> bool {
+                    if !filters.keep_fields(c.chrom, c.pos, c.pvalue, counts) {
+                        return false;
+                    }
+                    match (&threshold, c.pvalue) {
+                        (Some(t), Some(p)) if !t.may_enter(p) => {
+                            counts.beyond_top += 1;
+                            false
+                        }
+                        _ => true,
+                    }
+                };
+                reader.for_each_block(&select, |records: Vec<Record>, counts: FilterCounts| -> anyhow::Result<()> {
+                    filtered.add(&counts);
+                    for rec in records {
+                        match top.as_mut() {
+                            Some(top) => filtered.beyond_top += top.push(rec)?,
+                            None => push(rec)?,
+                        }
+                    }
+                    Ok(())
+                })?;
+                if let Some(top) = top.take() {
+                    for rec in top.finish()? {
+                        push(rec?)?;
                     }
                 }
                 if !chunk.is_empty() {
@@ -187,27 +209,6 @@ pub fn extract_seqs(opts: &ExtractOptions, mode: ProgressMode) -> anyhow::Result
     let path = opts.out_dir.join(MANIFEST);
     crate::fsutil::write_atomic(&path, &json).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(manifest)
-}
-
-/// The first pass of `--top N` (see [`filter::TopN`]): reads the input once to choose the rows, so that the
-/// second pass streams them in input order in bounded memory. A pipe cannot be read twice.
-fn choose_top(opts: &ExtractOptions, n: usize) -> anyhow::Result<filter::TopSet> {
-    let is_file = std::fs::metadata(&opts.variants).map(|m| m.is_file()).unwrap_or(false);
-    anyhow::ensure!(
-        is_file,
-        "--top reads {} twice (to choose the rows, then to write them in input order in bounded memory), so it \
-         must be a regular file, not a pipe; fix: save the input to a file first",
-        opts.variants.display()
-    );
-    let mut top = filter::TopN::new(n);
-    let mut not_counted = FilterCounts::default();
-    for rec in VariantReader::open(&opts.variants, &opts.columns)? {
-        let rec = rec?;
-        if opts.filters.keep(&rec, &mut not_counted) {
-            top.push(&rec);
-        }
-    }
-    Ok(top.finish())
 }
 
 /// Removes a previous run's manifest and shards first, so a crash never leaves a mix of old and new files

@@ -24,6 +24,44 @@ pub(crate) struct LineReader {
     pub overflow: u64,
     /// The line terminator, found at the first line end.
     eol: Eol,
+    /// A read error met by [`LineReader::next_block`] after some lines, returned by the next call.
+    pending_error: Option<InputError>,
+}
+
+/// Whole lines read by [`LineReader::next_block`], for parsing on another thread. Every line (the last one too)
+/// ends with `eol`; in a `\n` file a line's `\r` before the `\n` is still there (see [`Block::lines`]).
+pub(crate) struct Block {
+    pub data: Vec<u8>,
+    /// 1-based number of the first line.
+    pub first_line: u64,
+    pub eol: u8,
+    /// Lines longer than [`MAX_LINE`]: (index of the line's end in `data`, bytes of it not stored), in order.
+    pub long: Vec<(usize, u64)>,
+}
+
+impl Block {
+    /// Calls `f(line number, where the line's stored bytes are in `data`, bytes not stored)` for every line,
+    /// as [`LineReader::next_line`] would give it (`\r\n` and a `\r` alone as for the whole file).
+    pub fn lines(&self, mut f: impl FnMut(u64, std::ops::Range<usize>, u64)) {
+        let mut start = 0;
+        let mut long = self.long.iter().peekable();
+        for (line, end) in (self.first_line..).zip(memchr::memchr_iter(self.eol, &self.data)) {
+            let overflow = match long.peek() {
+                Some(&&(at, overflow)) if at == end => {
+                    long.next();
+                    overflow
+                }
+                _ => 0,
+            };
+            let stop = if self.eol == b'\n' && overflow == 0 && end > start && self.data[end - 1] == b'\r' {
+                end - 1
+            } else {
+                end
+            };
+            f(line, start..stop, overflow);
+            start = end + 1;
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,7 +104,16 @@ fn find_eol(chunk: &[u8], eol: Eol) -> (Option<usize>, Eol) {
 
 impl LineReader {
     pub fn new(path: PathBuf, inner: Box<dyn BufRead + Send>, compression: Compression) -> LineReader {
-        LineReader { path, inner, compression, line: 0, buf: Vec::new(), overflow: 0, eol: Eol::Unknown }
+        LineReader {
+            path,
+            inner,
+            compression,
+            line: 0,
+            buf: Vec::new(),
+            overflow: 0,
+            eol: Eol::Unknown,
+            pending_error: None,
+        }
     }
 
     fn read_error(&self, source: std::io::Error) -> InputError {
@@ -144,6 +191,101 @@ impl LineReader {
             self.buf.drain(..3);
         }
         Ok(true)
+    }
+
+    /// Whether [`LineReader::next_block`] can be used: the line ending is known (it is, after any line that had
+    /// a line end).
+    pub fn blocks_ready(&self) -> bool {
+        self.eol != Eol::Unknown
+    }
+
+    /// Reads the next lines, at least `target` bytes of them unless the input ends, into one [`Block`] for
+    /// parsing on another thread: the same lines, line numbers, line-end handling and 1 MiB cap as
+    /// [`LineReader::next_line`]. `Ok(None)` at end of file. A read error after some lines returns those lines
+    /// first; the error comes with the next call (so that it names the same line as `next_line` would).
+    pub fn next_block(&mut self, target: usize) -> Result<Option<Block>, InputError> {
+        if let Some(e) = self.pending_error.take() {
+            return Err(e);
+        }
+        let eol = match self.eol {
+            Eol::Lf => b'\n',
+            Eol::Cr => b'\r',
+            Eol::Unknown => return Ok(None),
+        };
+        let mut block =
+            Block { data: Vec::with_capacity(target + (64 << 10)), first_line: self.line + 1, eol, long: Vec::new() };
+        let data = &mut block.data;
+        // Start of the current (unfinished) line in `data`, and its bytes beyond the cap (not stored).
+        let mut line_start = 0;
+        let mut overflow = 0u64;
+        let mut lines = 0u64;
+        loop {
+            let chunk = match self.inner.fill_buf() {
+                Ok(chunk) => chunk,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    // As `next_line`: the unfinished line is lost, the error names the last whole line.
+                    data.truncate(line_start);
+                    self.line += lines;
+                    self.pending_error = Some(self.read_error(e));
+                    break;
+                }
+            };
+            if chunk.is_empty() {
+                if data.len() > line_start || overflow > 0 {
+                    data.push(eol);
+                    lines += 1;
+                    if overflow > 0 {
+                        block.long.push((data.len() - 1, overflow));
+                    }
+                }
+                self.line += lines;
+                break;
+            }
+            // At most MAX_LINE bytes at a time, so that every line that ends inside the window but after its
+            // first line end is shorter than the cap.
+            let window = &chunk[..chunk.len().min(MAX_LINE)];
+            let partial = data.len() - line_start;
+            let Some(first) = memchr::memchr(eol, window) else {
+                // No line end: all of it belongs to the current line.
+                let keep = window.len().min(MAX_LINE.saturating_sub(partial).min(window.len()));
+                let keep = if overflow > 0 { 0 } else { keep };
+                data.extend_from_slice(&window[..keep]);
+                overflow += (window.len() - keep) as u64;
+                let n = window.len();
+                self.inner.consume(n);
+                continue;
+            };
+            if overflow > 0 || partial + first > MAX_LINE {
+                // The current line is longer than the cap: its first MAX_LINE bytes are kept.
+                let keep = if overflow > 0 { 0 } else { MAX_LINE - partial };
+                data.extend_from_slice(&window[..keep]);
+                overflow += (first - keep) as u64;
+                self.inner.consume(first + 1);
+                data.push(eol);
+                lines += 1;
+                block.long.push((data.len() - 1, overflow));
+                overflow = 0;
+                line_start = data.len();
+            } else {
+                let last = memchr::memrchr(eol, window).unwrap_or(first);
+                data.extend_from_slice(&window[..=last]);
+                lines += 1 + memchr::memchr_iter(eol, &window[first + 1..=last]).count() as u64;
+                self.inner.consume(last + 1);
+                line_start = data.len();
+            }
+            if data.len() >= target {
+                self.line += lines;
+                break;
+            }
+        }
+        if block.data.is_empty() {
+            return match self.pending_error.take() {
+                Some(e) => Err(e),
+                None => Ok(None),
+            };
+        }
+        Ok(Some(block))
     }
 
     /// The length of the current line in bytes, stored or not.

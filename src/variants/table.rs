@@ -1,22 +1,20 @@
 //! Delimited summary-statistics tables (generic, Kunkle/IGAP, PLINK 2 `.glm`).
 
-use std::collections::VecDeque;
 use std::path::Path;
 
 use super::columns::{normalize, ColumnMap, ColumnOverrides, Role};
-use super::detect::{detect_delimiter, header_fields, split_fields, table_format};
-use super::{AlleleSource, BadRow, Delimiter, InputError, InputFormat, RawVariant, Record};
+use super::detect::{detect_delimiter, header_fields, split_fields_into, table_format};
+use super::{AlleleSource, BadRow, Delimiter, InputError, InputFormat, RawVariant};
 
 const MISSING: [&str; 9] = ["", "NA", "NAN", ".", "-", "NULL", "NONE", "N/A", "#N/A"];
 
 /// `Ok(None)` for a missing-value token, `Err` for anything else that is not a finite number.
 pub(crate) fn parse_stat(s: &str) -> Result<Option<f64>, ()> {
     let s = s.trim();
-    if MISSING.iter().any(|m| s.eq_ignore_ascii_case(m)) {
-        return Ok(None);
-    }
+    // A number first (the common case): no missing-value token parses as a finite number.
     match s.parse::<f64>() {
         Ok(x) if x.is_finite() => Ok(Some(x)),
+        _ if MISSING.iter().any(|m| s.eq_ignore_ascii_case(m)) => Ok(None),
         _ => Err(()),
     }
 }
@@ -185,19 +183,24 @@ impl TableParser {
     }
 
     /// Parses one non-blank data line into a variant or a bad row.
-    pub fn parse(&self, line: u64, text: &str, out: &mut VecDeque<Record>) {
-        out.push_back(match self.parse_row(line, text) {
-            Ok(v) => Record::Variant(v),
-            Err(b) => Record::Bad(*b),
+    #[cfg(test)]
+    pub fn parse(&self, line: u64, text: &str, out: &mut std::collections::VecDeque<super::Record>) {
+        out.push_back(match self.parse_row(line, text, &mut Vec::new()) {
+            Ok(v) => super::Record::Variant(v.to_owned()),
+            Err(b) => super::Record::Bad(*b),
         });
     }
 
-    fn parse_row(&self, line: u64, text: &str) -> Result<RawVariant, Box<BadRow>> {
-        let mut f = split_fields(text, self.delimiter);
+    /// Parses one non-blank data line into a borrowed [`RowView`] (no allocation for a good row, so that a
+    /// row a filter drops costs no strings) or a bad row.
+    /// `f` is scratch space for the fields (kept between rows to save an allocation per row).
+    pub fn parse_row<'a>(&self, line: u64, text: &'a str, f: &mut Vec<&'a str>) -> Result<RowView<'a>, Box<BadRow>> {
+        split_fields_into(text, self.delimiter, f);
         // A trailing delimiter on data rows only.
         if f.len() == self.header.len() + 1 && f.last() == Some(&"") {
             f.pop();
         }
+        let f: &[&'a str] = f;
         let fail = |msg: String, f: &[&str]| {
             let get = |role| self.map.get(role).and_then(|i| f.get(i).copied()).filter(|s| !s.is_empty());
             Box::new(BadRow {
@@ -223,18 +226,18 @@ impl TableParser {
         let col = |role: Role| self.map.get(role).map(|i| (self.header[i].as_str(), f[i]));
         let (chrom_name, chrom) = col(Role::Chrom).unwrap_or_default();
         if chrom.is_empty() {
-            return Err(fail(format!("chromosome column {chrom_name} is empty"), &f));
+            return Err(fail(format!("chromosome column {chrom_name} is empty"), f));
         }
         let (pos_name, pos_text) = col(Role::Pos).unwrap_or_default();
         let Some(pos) = parse_position(pos_text) else {
-            return Err(fail(format!("{pos_name} '{}' is not an integer position", shown(pos_text)), &f));
+            return Err(fail(format!("{pos_name} '{}' is not an integer position", shown(pos_text)), f));
         };
         let (effect_allele, other_allele) = match &self.plink2 {
             Some(p) => {
                 if let Some(t) = p.test.map(|t| f[t]).filter(|t| !t.eq_ignore_ascii_case("ADD")) {
-                    return Err(fail(format!("TEST={} row skipped: only ADD rows are scored", shown(t)), &f));
+                    return Err(fail(format!("TEST={} row skipped: only ADD rows are scored", shown(t)), f));
                 }
-                plink2_alleles(f[p.a1], f[p.reference], f[p.alt]).map_err(|m| fail(m, &f))?
+                plink2_alleles(f[p.a1], f[p.reference], f[p.alt]).map_err(|m| fail(m, f))?
             }
             None => (col(Role::EffectAllele).unwrap_or_default().1, col(Role::OtherAllele).unwrap_or_default().1),
         };
@@ -242,7 +245,7 @@ impl TableParser {
             match col(role) {
                 None => Ok(None),
                 Some((name, s)) => {
-                    parse_stat(s).map_err(|()| fail(format!("{name} '{}' is not a number", shown(s)), &f))
+                    parse_stat(s).map_err(|()| fail(format!("{name} '{}' is not a number", shown(s)), f))
                 }
             }
         };
@@ -251,7 +254,7 @@ impl TableParser {
             None => match stat(Role::OddsRatio)? {
                 Some(or) if or <= 0.0 => {
                     let name = col(Role::OddsRatio).unwrap_or_default().0;
-                    return Err(fail(format!("{name} '{or}' must be > 0 to give beta = ln(OR)"), &f));
+                    return Err(fail(format!("{name} '{or}' must be > 0 to give beta = ln(OR)"), f));
                 }
                 or => or.map(f64::ln),
             },
@@ -261,24 +264,54 @@ impl TableParser {
             (None, Some((name, s))) => parse_neg_log10_p(name, s),
             (None, None) => Ok(None),
         }
-        .map_err(|m| fail(m, &f))?;
-        Ok(RawVariant {
+        .map_err(|m| fail(m, f))?;
+        Ok(RowView {
             line,
-            id: col(Role::Id).map(|c| c.1).filter(|s| !is_missing(s)).map(str::to_string),
-            chrom: chrom.to_string(),
+            id: col(Role::Id).map(|c| c.1).filter(|s| !is_missing(s)),
+            chrom,
             pos,
-            effect_allele: effect_allele.to_string(),
-            other_allele: other_allele.to_string(),
+            effect_allele,
+            other_allele,
             beta,
             se: stat(Role::Se)?,
             pvalue,
-            source: AlleleSource::Table,
         })
     }
 }
 
+/// A good table row with its text fields borrowed from the line: [`RowView::to_owned`] makes the variant.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RowView<'a> {
+    pub line: u64,
+    pub id: Option<&'a str>,
+    pub chrom: &'a str,
+    pub pos: i64,
+    pub effect_allele: &'a str,
+    pub other_allele: &'a str,
+    pub beta: Option<f64>,
+    pub se: Option<f64>,
+    pub pvalue: Option<f64>,
+}
+
+impl RowView<'_> {
+    pub fn to_owned(self) -> RawVariant {
+        RawVariant {
+            line: self.line,
+            id: self.id.map(str::to_string),
+            chrom: self.chrom.to_string(),
+            pos: self.pos,
+            effect_allele: self.effect_allele.to_string(),
+            other_allele: self.other_allele.to_string(),
+            beta: self.beta,
+            se: self.se,
+            pvalue: self.pvalue,
+            source: AlleleSource::Table,
+        }
+    }
+}
+
 fn is_missing(s: &str) -> bool {
-    MISSING.iter().any(|m| s.eq_ignore_ascii_case(m))
+    s.len() <= 4 && MISSING.iter().any(|m| s.eq_ignore_ascii_case(m))
 }
 
 /// PLINK 2: effect = A1, other = whichever of REF/ALT is not A1.
@@ -321,6 +354,8 @@ fn unmapped_hint(header: &[String], normalized: &[String], missing: &[&str]) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::variants::Record;
+    use std::collections::VecDeque;
 
     fn parser(header: &str, overrides: &str) -> Result<TableParser, InputError> {
         TableParser::new(Path::new("t.txt"), 1, header, &overrides.parse().unwrap())
