@@ -57,7 +57,11 @@ pub(crate) fn build(
         a[center..end].copy_from_slice(&v.alt[..end - center]);
         let member = |role, seq_id: &String| Member { role, shift: 0, strand: Strand::Forward, seq_id: seq_id.clone() };
         let members = vec![member(Role::Ref, &ref_id), member(Role::Alt, &alt_id)];
-        let base = Substitution::between(&ref_id, &r, &a);
+        // R and A differ only over the allele: compared there, not over the whole window.
+        let base = Substitution::between(&ref_id, &r[center..end], &a[center..end]).map(|mut b| {
+            b.offset += center;
+            b
+        });
         let windows = vec![
             SequenceRow { seq_id: ref_id, sequence: r, base: None },
             SequenceRow { seq_id: alt_id, sequence: a, base },
