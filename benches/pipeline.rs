@@ -119,6 +119,7 @@ fn bench_extract(dir: &Path, snps: usize, genome_mb: u64, runs: usize) -> anyhow
     println!("hashing alone:   {}", rate(hash_secs));
     let (lo, mid, hi) = spread(ratios);
     println!("ratio extract/hash-only time, per run pair: min {lo:.2}x / median {mid:.2}x / max {hi:.2}x");
+    println!("stage times of the last run: {}", manifest.timing);
     println!("window read (mmap + .fai): {read_us:.1} us/window, single thread");
     println!(
         "shards on disk: {:.1} MB for {:.1} MB of windows ({:.2}%), {:.0} bytes/window",

@@ -12,6 +12,7 @@ mod windows;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use rayon::prelude::*;
@@ -26,12 +27,18 @@ use crate::orient::Status;
 use crate::progress::{Progress, ProgressMode};
 use crate::tables::sequences::SequenceWriter;
 use crate::tables::variants::VariantWriter;
+use crate::timing::{StageTimes, Stages};
 use crate::variants::{ColumnOverrides, Record, VariantReader};
 use crate::window::WindowSpec;
 
 /// Windows in flight per chunk of rows processed in parallel: at most 512 windows of 196 kB, ~100 MB. A chunk
 /// has room for 3 windows per role member (an indel's R, A, A′): 170 rows plain, 28 with `--rc --shifts=-1,0,1`.
 const WINDOWS_PER_CHUNK: usize = 512;
+
+/// The stages of `extract-seqs` whose busy time is reported (see [`crate::timing`]): `parse` reading input
+/// records, `windows` orienting, normalising and assembling windows from the genome, `hash` their SHA-256
+/// keys, `write` the variant table and the shards (Parquet encoding, zstd, the file writes).
+pub const STAGES: &[&str] = &["parse", "windows", "hash", "write"];
 
 /// Default `--max-allele-len`.
 pub const DEFAULT_MAX_ALLELE_LEN: usize = 1000;
@@ -78,6 +85,8 @@ pub struct Manifest {
     pub variants_file: String,
     pub shards: Vec<ShardInfo>,
     pub warnings: Vec<String>,
+    /// Wall time and busy time per stage ([`STAGES`]).
+    pub timing: StageTimes,
 }
 
 pub const MANIFEST: &str = "manifest.json";
@@ -96,7 +105,11 @@ pub fn extract_seqs(opts: &ExtractOptions, mode: ProgressMode) -> anyhow::Result
     let columns = reader.columns_description();
     prepare_out_dir(&opts.out_dir)?;
 
+    let stages = Stages::new(STAGES);
+    let stages = &stages;
     let progress = Progress::new(mode, "extract-seqs", "variants", None);
+    let mut windows_done = 0u64;
+    let run_started = Instant::now();
     let mut filtered = FilterCounts::default();
     let filters = &opts.filters;
 
@@ -109,18 +122,23 @@ pub fn extract_seqs(opts: &ExtractOptions, mode: ProgressMode) -> anyhow::Result
 
     let (written, produced) =
         std::thread::scope(|scope| -> anyhow::Result<(anyhow::Result<OutputSummary>, anyhow::Result<()>)> {
-            let handle = scope.spawn(move || writer.run(rx));
+            let handle = scope.spawn(move || writer.run(rx, stages));
             let produce = || -> anyhow::Result<()> {
-                let send_chunk = |chunk: Vec<Record>| -> anyhow::Result<()> {
-                    let results: Vec<Processed> =
-                        chunk.into_par_iter().map(|r| process(r, genome_ref, scoring)).collect::<Result<_, _>>()?;
+                let mut send_chunk = |chunk: Vec<Record>| -> anyhow::Result<()> {
+                    let results: Vec<Processed> = chunk
+                        .into_par_iter()
+                        .map(|r| process(r, genome_ref, scoring, stages))
+                        .collect::<Result<_, _>>()?;
+                    windows_done += results.iter().map(|p| p.windows.len() as u64).sum::<u64>();
+                    let secs = run_started.elapsed().as_secs_f64().max(1e-9);
+                    progress.set_message(format!("{windows_done} windows ({:.1}/s)", windows_done as f64 / secs));
                     progress.inc(results.len() as u64);
                     tx.send(results).map_err(|_| anyhow::anyhow!("the output writer stopped early"))?;
                     Ok(())
                 };
                 let mut chunk = Vec::with_capacity(chunk_rows);
                 let mut order = 0u64;
-                for rec in reader {
+                for rec in TimedIter::new(reader, stages, "parse") {
                     let rec = rec?;
                     if !filters.keep(&rec, &mut filtered) {
                         continue;
@@ -144,7 +162,8 @@ pub fn extract_seqs(opts: &ExtractOptions, mode: ProgressMode) -> anyhow::Result
             let written = handle.join().map_err(|_| anyhow::anyhow!("the output writer panicked"))?;
             Ok((written, produced))
         })?;
-    progress.finish();
+    let timing = stages.report();
+    progress.finish_with(&timing);
     // A writer error explains a producer's "writer stopped early", so it is reported first.
     let summary = written?;
     produced?;
@@ -182,6 +201,7 @@ pub fn extract_seqs(opts: &ExtractOptions, mode: ProgressMode) -> anyhow::Result
         variants_file: VARIANTS_FILE.to_string(),
         shards: summary.shards,
         warnings,
+        timing,
     };
     let json = serde_json::to_vec_pretty(&manifest)?;
     let path = opts.out_dir.join(MANIFEST);
@@ -229,6 +249,28 @@ fn prepare_out_dir(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// An iterator whose `next` calls are timed to one stage.
+struct TimedIter<'s, I> {
+    inner: I,
+    stages: &'s Stages,
+    stage: &'static str,
+}
+
+impl<'s, I> TimedIter<'s, I> {
+    fn new(inner: I, stages: &'s Stages, stage: &'static str) -> Self {
+        TimedIter { inner, stages, stage }
+    }
+}
+
+impl<I: Iterator> Iterator for TimedIter<'_, I> {
+    type Item = I::Item;
+
+    fn next(&mut self) -> Option<I::Item> {
+        let inner = &mut self.inner;
+        self.stages.time(self.stage, || inner.next())
+    }
+}
+
 struct OutputSummary {
     rows: u64,
     status_counts: BTreeMap<String, u64>,
@@ -269,14 +311,22 @@ impl OutputWriter {
         })
     }
 
-    fn run(mut self, rx: crossbeam_channel::Receiver<Vec<Processed>>) -> anyhow::Result<OutputSummary> {
+    /// Counts its busy time (not the time waiting for chunks or for row groups still being encoded) and the
+    /// shards' encoding time to the `write` stage.
+    fn run(
+        mut self,
+        rx: crossbeam_channel::Receiver<Vec<Processed>>,
+        stages: &Stages,
+    ) -> anyhow::Result<OutputSummary> {
         let mut summary = OutputSummary { rows: 0, status_counts: BTreeMap::new(), shards: Vec::new() };
         for s in Status::ALL {
             summary.status_counts.insert(s.as_str().to_string(), 0);
         }
         let mut shard: Option<OpenShard> = None;
         let mut next_index = 0u32;
+        let (mut busy, mut waited) = (Duration::ZERO, Duration::ZERO);
         for chunk in rx {
+            let started = Instant::now();
             for Processed { mut row, windows } in chunk {
                 summary.rows += 1;
                 let status = row.status.unwrap_or(Status::ParseError);
@@ -301,22 +351,29 @@ impl OutputWriter {
                         }
                     }
                     if open.variants as usize >= self.shard_size {
-                        summary.shards.push(close_shard(shard.take())?);
+                        summary.shards.push(close_shard(shard.take(), stages, &mut waited)?);
                     }
                 }
                 self.variants.push(row)?;
             }
+            busy += started.elapsed();
         }
+        let started = Instant::now();
         if shard.is_some() {
-            summary.shards.push(close_shard(shard)?);
+            summary.shards.push(close_shard(shard, stages, &mut waited)?);
         }
         self.variants.finish()?;
+        busy += started.elapsed();
+        stages.add("write", busy.saturating_sub(waited));
         Ok(summary)
     }
 }
 
-fn close_shard(shard: Option<OpenShard>) -> anyhow::Result<ShardInfo> {
+/// Closes a shard, adding its encoding time to the `write` stage and the time waited for it to `waited`.
+fn close_shard(shard: Option<OpenShard>, stages: &Stages, waited: &mut Duration) -> anyhow::Result<ShardInfo> {
     let Some(open) = shard else { anyhow::bail!("no open shard") };
-    let sequences = open.writer.finish()?;
+    let (sequences, times) = open.writer.finish_timed()?;
+    stages.add("write", times.encoding);
+    *waited += times.waited;
     Ok(ShardInfo { shard: open.index, path: shard_file_name(open.index), variants: open.variants, sequences })
 }

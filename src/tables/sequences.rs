@@ -10,7 +10,9 @@
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use arrow_array::builder::StringBuilder;
 use arrow_array::{Array, BinaryArray, LargeBinaryArray, LargeStringArray, RecordBatch, StringArray, UInt32Array};
@@ -65,6 +67,19 @@ pub struct SequenceWriter {
     in_flight: VecDeque<crossbeam_channel::Receiver<Encoded>>,
     max_in_flight: usize,
     rows: u64,
+    /// Time spent encoding row groups, summed over the threads that did it (nanoseconds).
+    encoding: Arc<AtomicU64>,
+    /// Time the caller spent waiting for an encoded row group.
+    waited: Duration,
+}
+
+/// Where a [`SequenceWriter`]'s time went.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WriteTimes {
+    /// Encoding and compressing row groups, summed over threads.
+    pub encoding: Duration,
+    /// The caller's time blocked on encodes still running (not work: it overlaps `encoding`).
+    pub waited: Duration,
 }
 
 impl SequenceWriter {
@@ -76,6 +91,8 @@ impl SequenceWriter {
             in_flight: VecDeque::new(),
             max_in_flight: rayon::current_num_threads() + 1,
             rows: 0,
+            encoding: Arc::new(AtomicU64::new(0)),
+            waited: Duration::ZERO,
         })
     }
 
@@ -101,13 +118,18 @@ impl SequenceWriter {
         let writers = self.out.column_writers()?;
         let path = self.path.display().to_string();
         let (tx, rx) = crossbeam_channel::bounded(1);
+        let encoding = Arc::clone(&self.encoding);
+        let job = move || {
+            let started = Instant::now();
+            let encoded = encode(rows, writers, &path);
+            encoding.fetch_add(started.elapsed().as_nanos().min(u64::MAX as u128) as u64, Ordering::Relaxed);
+            let _ = tx.send(encoded);
+        };
         if rayon::current_thread_index().is_some() {
             // On a pool thread, waiting for a task of the same pool could starve it: encode here instead.
-            let _ = tx.send(encode(rows, writers, &path));
+            job();
         } else {
-            rayon::spawn(move || {
-                let _ = tx.send(encode(rows, writers, &path));
-            });
+            rayon::spawn(job);
         }
         self.in_flight.push_back(rx);
         while self.in_flight.len() > self.max_in_flight {
@@ -118,7 +140,10 @@ impl SequenceWriter {
 
     fn append_oldest(&mut self) -> Result<(), TableError> {
         let Some(rx) = self.in_flight.pop_front() else { return Ok(()) };
-        let chunks = rx.recv().map_err(|_| TableError::Write {
+        let started = Instant::now();
+        let received = rx.recv();
+        self.waited += started.elapsed();
+        let chunks = received.map_err(|_| TableError::Write {
             path: self.path.display().to_string(),
             source: "a row-group encoder stopped without a result".into(),
         })??;
@@ -130,14 +155,21 @@ impl SequenceWriter {
         self.rows
     }
 
-    pub fn finish(mut self) -> Result<u64, TableError> {
+    pub fn finish(self) -> Result<u64, TableError> {
+        self.finish_timed().map(|(rows, _)| rows)
+    }
+
+    /// [`SequenceWriter::finish`], also saying where the writer's time went.
+    pub fn finish_timed(mut self) -> Result<(u64, WriteTimes), TableError> {
         self.flush()?;
         while !self.in_flight.is_empty() {
             self.append_oldest()?;
         }
         let rows = self.rows;
         self.out.finish()?;
-        Ok(rows)
+        let times =
+            WriteTimes { encoding: Duration::from_nanos(self.encoding.load(Ordering::Relaxed)), waited: self.waited };
+        Ok((rows, times))
     }
 }
 
