@@ -218,7 +218,8 @@ fn extract_reports_stage_times_in_the_manifest_and_its_last_line() {
     let d = dir.path();
     run_ok(&["demo-data", "--out-dir", d.to_str().unwrap(), "--genome-size", "300000", "--variants", "40"]);
     let o = d.join("o");
-    let out = bin()
+    // Not `bin()`, which adds --quiet: the progress lines are under test too.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_enformer-vep"))
         .args(["extract-seqs", "--variants", d.join("variants.kunkle.txt").to_str().unwrap()])
         .args(["--genome", d.join("genome.fa").to_str().unwrap(), "--out-dir", o.to_str().unwrap()])
         .output()
