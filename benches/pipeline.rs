@@ -34,6 +34,16 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// CPU seconds (user + system) used by this process so far, all threads: unlike wall time, it hardly depends on
+/// what else the machine is running.
+fn cpu_secs() -> f64 {
+    // SAFETY: getrusage writes into the struct it is given.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
+    tv(u.ru_utime) + tv(u.ru_stime)
+}
+
 /// min, median, max
 fn spread(mut xs: Vec<f64>) -> (f64, f64, f64) {
     xs.sort_by(f64::total_cmp);
@@ -79,17 +89,21 @@ fn bench_extract(dir: &Path, snps: usize, genome_mb: u64, runs: usize) -> anyhow
 
     // Extract and hashing alone alternate, so that both see the same machine load; each ratio is of one pair.
     let (mut extract_secs, mut hash_secs, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    let mut cpu_ratios = Vec::new();
+    let mut cpu_us = Vec::new();
     let mut manifest = None;
     let mut windows = 0;
     for _ in 0..runs {
-        let t = Instant::now();
+        let (t, cpu) = (Instant::now(), cpu_secs());
         let m = extract_seqs(&opts, ProgressMode::Quiet)?;
-        let secs = t.elapsed().as_secs_f64();
+        let (secs, cpu) = (t.elapsed().as_secs_f64(), cpu_secs() - cpu);
         windows = m.shards.iter().map(|s| s.sequences).sum::<u64>() as usize;
-        let h = hash_once(windows);
+        let (h, hcpu) = hash_once(windows);
         extract_secs.push(secs);
         hash_secs.push(h);
         ratios.push(secs / h);
+        cpu_ratios.push(cpu / hcpu);
+        cpu_us.push(cpu / windows as f64 * 1e6);
         manifest = Some(m);
     }
     let manifest = manifest.expect("ran");
@@ -119,6 +133,12 @@ fn bench_extract(dir: &Path, snps: usize, genome_mb: u64, runs: usize) -> anyhow
     println!("hashing alone:   {}", rate(hash_secs));
     let (lo, mid, hi) = spread(ratios);
     println!("ratio extract/hash-only time, per run pair: min {lo:.2}x / median {mid:.2}x / max {hi:.2}x");
+    let (lo, mid, hi) = spread(cpu_ratios);
+    println!(
+        "ratio extract/hash-only CPU time (user+sys), per run pair: min {lo:.2}x / median {mid:.2}x / max {hi:.2}x"
+    );
+    let (lo, mid, hi) = spread(cpu_us);
+    println!("extract-seqs CPU per window: min {lo:.0} / median {mid:.0} / max {hi:.0} us");
     println!("stage times of the last run: {}", manifest.timing);
     println!("window read (mmap + .fai): {read_us:.1} us/window, single thread");
     println!(
