@@ -81,10 +81,10 @@ fn bench_extract(dir: &Path, snps: usize, genome_mb: u64, runs: usize) -> anyhow
         })
         .collect::<Result<_, _>>()?;
     let hash_once = |windows: usize| {
-        let t = Instant::now();
+        let (t, cpu) = (Instant::now(), cpu_secs());
         let digests: Vec<String> = (0..windows).into_par_iter().map(|i| seq_id(&sample[i % sample.len()])).collect();
         assert_eq!(digests.len(), windows);
-        t.elapsed().as_secs_f64()
+        (t.elapsed().as_secs_f64(), cpu_secs() - cpu)
     };
 
     // Extract and hashing alone alternate, so that both see the same machine load; each ratio is of one pair.
