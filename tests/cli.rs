@@ -211,3 +211,36 @@ fn config_file_supplies_flags_and_command_line_wins() {
     assert_eq!(m["shards"].as_array().unwrap().len(), 2);
     assert!(!o.join("shards/shard-00002.parquet").exists(), "a re-run removes the previous run's extra shards");
 }
+
+#[test]
+fn extract_reports_stage_times_in_the_manifest_and_its_last_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    run_ok(&["demo-data", "--out-dir", d.to_str().unwrap(), "--genome-size", "300000", "--variants", "40"]);
+    let o = d.join("o");
+    // Not `bin()`, which adds --quiet: the progress lines are under test too.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_enformer-vep"))
+        .args(["extract-seqs", "--variants", d.join("variants.kunkle.txt").to_str().unwrap()])
+        .args(["--genome", d.join("genome.fa").to_str().unwrap(), "--out-dir", o.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(o.join("manifest.json")).unwrap()).unwrap();
+    let stages: Vec<(&str, f64)> = m["timing"]["stages"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no timing.stages in {m}"))
+        .iter()
+        .map(|s| (s["stage"].as_str().unwrap(), s["busy_s"].as_f64().unwrap()))
+        .collect();
+    let names: Vec<&str> = stages.iter().map(|s| s.0).collect();
+    assert_eq!(names, ["parse", "windows", "hash", "write"]);
+    let wall = m["timing"]["wall_s"].as_f64().unwrap();
+    // 80-odd windows of 196,608 bp were hashed and compressed: both took measurable time (1 ms resolution).
+    let busy = |name: &str| stages.iter().find(|s| s.0 == name).unwrap().1;
+    assert!(busy("hash") > 0.0 && busy("write") > 0.0, "{stages:?}");
+    assert!(stages.iter().all(|s| s.1 >= 0.0) && wall > 0.0, "{stages:?} wall {wall}");
+    // The last progress line says the rate and where the time went.
+    let last = err.lines().rfind(|l| l.contains("busy:")).unwrap_or_else(|| panic!("no stage times in\n{err}"));
+    assert!(last.contains("variants (") && last.contains("windows (") && last.contains("hash"), "{last}");
+}

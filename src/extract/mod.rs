@@ -13,6 +13,7 @@ mod windows;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use rayon::prelude::*;
@@ -27,12 +28,18 @@ use crate::orient::Status;
 use crate::progress::{Progress, ProgressMode};
 use crate::tables::sequences::SequenceWriter;
 use crate::tables::variants::VariantWriter;
+use crate::timing::{StageTimes, Stages};
 use crate::variants::{Candidate, ColumnOverrides, Record, VariantReader};
 use crate::window::WindowSpec;
 
 /// Windows in flight per chunk of rows processed in parallel: at most 512 windows of 196 kB, ~100 MB. A chunk
 /// has room for 3 windows per role member (an indel's R, A, A′): 170 rows plain, 28 with `--rc --shifts=-1,0,1`.
 const WINDOWS_PER_CHUNK: usize = 512;
+
+/// The stages of `extract-seqs` whose busy time is reported (see [`crate::timing`]): `parse` reading input
+/// records, `windows` orienting, normalising and assembling windows from the genome, `hash` their SHA-256
+/// keys, `write` the variant table and the shards (Parquet encoding, zstd, the file writes).
+pub const STAGES: &[&str] = &["parse", "windows", "hash", "write"];
 
 /// Default `--max-allele-len`.
 pub const DEFAULT_MAX_ALLELE_LEN: usize = 1000;
@@ -79,6 +86,8 @@ pub struct Manifest {
     pub variants_file: String,
     pub shards: Vec<ShardInfo>,
     pub warnings: Vec<String>,
+    /// Wall time and busy time per stage ([`STAGES`]).
+    pub timing: StageTimes,
 }
 
 pub const MANIFEST: &str = "manifest.json";
@@ -90,13 +99,18 @@ pub fn shard_file_name(shard: u32) -> String {
 
 pub fn extract_seqs(opts: &ExtractOptions, mode: ProgressMode) -> anyhow::Result<Manifest> {
     anyhow::ensure!(opts.shard_size > 0, "--shard-size must be at least 1");
+    keep_large_buffers();
     let genome = Genome::open(&opts.genome)?;
     let reader = VariantReader::open(&opts.variants, &opts.columns)?;
     let input_format = reader.format().to_string();
     let columns = reader.columns_description();
     prepare_out_dir(&opts.out_dir)?;
 
+    let stages = Stages::new(STAGES);
+    let stages = &stages;
     let progress = Progress::new(mode, "extract-seqs", "variants", None);
+    let mut windows_done = 0u64;
+    let run_started = Instant::now();
     let mut filtered = FilterCounts::default();
     let filters = &opts.filters;
     let mut top = filters.top.map(|n| top::TopN::new(n, &opts.out_dir));
@@ -111,11 +125,16 @@ pub fn extract_seqs(opts: &ExtractOptions, mode: ProgressMode) -> anyhow::Result
 
     let (written, produced) =
         std::thread::scope(|scope| -> anyhow::Result<(anyhow::Result<OutputSummary>, anyhow::Result<()>)> {
-            let handle = scope.spawn(move || writer.run(rx));
+            let handle = scope.spawn(move || writer.run(rx, stages));
             let produce = || -> anyhow::Result<()> {
-                let send_chunk = |chunk: Vec<Record>| -> anyhow::Result<()> {
-                    let results: Vec<Processed> =
-                        chunk.into_par_iter().map(|r| process(r, genome_ref, scoring)).collect::<Result<_, _>>()?;
+                let mut send_chunk = |chunk: Vec<Record>| -> anyhow::Result<()> {
+                    let results: Vec<Processed> = chunk
+                        .into_par_iter()
+                        .map(|r| process(r, genome_ref, scoring, stages))
+                        .collect::<Result<_, _>>()?;
+                    windows_done += results.iter().map(|p| p.windows.len() as u64).sum::<u64>();
+                    let secs = run_started.elapsed().as_secs_f64().max(1e-9);
+                    progress.set_message(format!("{windows_done} windows ({:.1}/s)", windows_done as f64 / secs));
                     progress.inc(results.len() as u64);
                     tx.send(results).map_err(|_| anyhow::anyhow!("the output writer stopped early"))?;
                     Ok(())
@@ -141,21 +160,33 @@ pub fn extract_seqs(opts: &ExtractOptions, mode: ProgressMode) -> anyhow::Result
                         _ => true,
                     }
                 };
+                // Parse time: reading and parsing (and choosing the top rows), without the time the rows spend
+                // downstream (windows, hashing, waiting for the writer), which the callback and push take.
+                let parse_started = Instant::now();
+                let mut downstream = Duration::ZERO;
                 reader.for_each_block(&select, |records: Vec<Record>, counts: FilterCounts| -> anyhow::Result<()> {
                     filtered.add(&counts);
                     for rec in records {
                         match top.as_mut() {
                             Some(top) => filtered.beyond_top += top.push(rec)?,
-                            None => push(rec)?,
+                            None => {
+                                let t = Instant::now();
+                                push(rec)?;
+                                downstream += t.elapsed();
+                            }
                         }
                     }
                     Ok(())
                 })?;
                 if let Some(top) = top.take() {
                     for rec in top.finish()? {
-                        push(rec?)?;
+                        let rec = rec?;
+                        let t = Instant::now();
+                        push(rec)?;
+                        downstream += t.elapsed();
                     }
                 }
+                stages.add("parse", parse_started.elapsed().saturating_sub(downstream));
                 if !chunk.is_empty() {
                     send_chunk(chunk)?;
                 }
@@ -166,7 +197,8 @@ pub fn extract_seqs(opts: &ExtractOptions, mode: ProgressMode) -> anyhow::Result
             let written = handle.join().map_err(|_| anyhow::anyhow!("the output writer panicked"))?;
             Ok((written, produced))
         })?;
-    progress.finish();
+    let timing = stages.report();
+    progress.finish_with(&timing);
     // A writer error explains a producer's "writer stopped early", so it is reported first.
     let summary = written?;
     produced?;
@@ -204,11 +236,25 @@ pub fn extract_seqs(opts: &ExtractOptions, mode: ProgressMode) -> anyhow::Result
         variants_file: VARIANTS_FILE.to_string(),
         shards: summary.shards,
         warnings,
+        timing,
     };
     let json = serde_json::to_vec_pretty(&manifest)?;
     let path = opts.out_dir.join(MANIFEST);
     crate::fsutil::write_atomic(&path, &json).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(manifest)
+}
+
+/// Every window is a fresh 196-kb buffer, every row group a 12-MB one; glibc serves such sizes with their own
+/// mmap (or gives trimmed heap back to the system), so each was page-faulted and zeroed anew: ~15% of the
+/// run's CPU. Keeping them on the heap (freed memory is reused; the peak is still bounded by the chunks and row
+/// groups in flight) trades that for a resident set that does not shrink until the process ends.
+fn keep_large_buffers() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes glibc's allocation thresholds; it is safe to call at any time.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 64 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
+    }
 }
 
 /// Removes a previous run's manifest and shards first, so a crash never leaves a mix of old and new files
@@ -270,14 +316,22 @@ impl OutputWriter {
         })
     }
 
-    fn run(mut self, rx: crossbeam_channel::Receiver<Vec<Processed>>) -> anyhow::Result<OutputSummary> {
+    /// Counts its busy time (not the time waiting for chunks or for row groups still being encoded) and the
+    /// shards' encoding time to the `write` stage.
+    fn run(
+        mut self,
+        rx: crossbeam_channel::Receiver<Vec<Processed>>,
+        stages: &Stages,
+    ) -> anyhow::Result<OutputSummary> {
         let mut summary = OutputSummary { rows: 0, status_counts: BTreeMap::new(), shards: Vec::new() };
         for s in Status::ALL {
             summary.status_counts.insert(s.as_str().to_string(), 0);
         }
         let mut shard: Option<OpenShard> = None;
         let mut next_index = 0u32;
+        let (mut busy, mut waited) = (Duration::ZERO, Duration::ZERO);
         for chunk in rx {
+            let started = Instant::now();
             for Processed { mut row, windows } in chunk {
                 summary.rows += 1;
                 let status = row.status.unwrap_or(Status::ParseError);
@@ -302,22 +356,29 @@ impl OutputWriter {
                         }
                     }
                     if open.variants as usize >= self.shard_size {
-                        summary.shards.push(close_shard(shard.take())?);
+                        summary.shards.push(close_shard(shard.take(), stages, &mut waited)?);
                     }
                 }
                 self.variants.push(row)?;
             }
+            busy += started.elapsed();
         }
+        let started = Instant::now();
         if shard.is_some() {
-            summary.shards.push(close_shard(shard)?);
+            summary.shards.push(close_shard(shard, stages, &mut waited)?);
         }
         self.variants.finish()?;
+        busy += started.elapsed();
+        stages.add("write", busy.saturating_sub(waited));
         Ok(summary)
     }
 }
 
-fn close_shard(shard: Option<OpenShard>) -> anyhow::Result<ShardInfo> {
+/// Closes a shard, adding its encoding time to the `write` stage and the time waited for it to `waited`.
+fn close_shard(shard: Option<OpenShard>, stages: &Stages, waited: &mut Duration) -> anyhow::Result<ShardInfo> {
     let Some(open) = shard else { anyhow::bail!("no open shard") };
-    let sequences = open.writer.finish()?;
+    let (sequences, times) = open.writer.finish_timed()?;
+    stages.add("write", times.encoding);
+    *waited += times.waited;
     Ok(ShardInfo { shard: open.index, path: shard_file_name(open.index), variants: open.variants, sequences })
 }

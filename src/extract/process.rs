@@ -1,11 +1,14 @@
 //! One input record → one `variants.parquet` row, plus the variant's windows when it is scored.
 
+use std::time::{Duration, Instant};
+
 use super::windows;
 use crate::ensemble::Ensemble;
 use crate::genome::{Genome, GenomeError};
 use crate::normalize::{normalize, VariantType};
 use crate::orient::{check_alleles, orient, Rejection, Status};
 use crate::tables::variants::VariantRow;
+use crate::timing::Stages;
 use crate::variants::Record;
 use crate::window::WindowSpec;
 
@@ -51,8 +54,28 @@ impl LeftBases<'_> {
     }
 }
 
+/// [`process_record`], its time counted to the `windows` stage and its hashing to the `hash` stage.
+pub(crate) fn process(
+    record: Record,
+    genome: &Genome,
+    scoring: &Scoring,
+    stages: &Stages,
+) -> Result<Processed, GenomeError> {
+    let started = Instant::now();
+    let mut hashing = Duration::ZERO;
+    let out = process_record(record, genome, scoring, &mut hashing);
+    stages.add("hash", hashing);
+    stages.add("windows", started.elapsed().saturating_sub(hashing));
+    out
+}
+
 /// Genome errors (a broken index or bgzip block) are fatal: they would hit every variant alike.
-pub(crate) fn process(record: Record, genome: &Genome, scoring: &Scoring) -> Result<Processed, GenomeError> {
+fn process_record(
+    record: Record,
+    genome: &Genome,
+    scoring: &Scoring,
+    hashing: &mut Duration,
+) -> Result<Processed, GenomeError> {
     let v = match record {
         Record::Bad(bad) => {
             let row = VariantRow { line: bad.line, id: bad.id, chrom: bad.chrom, pos: bad.pos, ..Default::default() };
@@ -95,7 +118,7 @@ pub(crate) fn process(record: Record, genome: &Genome, scoring: &Scoring) -> Res
     };
     let mut left = LeftBases { genome, contig, start: 0, bases: Vec::new() };
     let norm = normalize((v.pos - 1) as u64, &oriented.ref_allele, &oriented.alt, |i| left.base(i))?;
-    let built = windows::build(genome, contig, &norm, scoring.window, &scoring.ensemble)?;
+    let built = windows::build(genome, contig, &norm, scoring.window, &scoring.ensemble, hashing)?;
     let first = |role| built.members.iter().find(|m| m.role == role && m.shift == 0).map(|m| m.seq_id.clone());
     row.ref_seq_id = first(crate::ensemble::Role::Ref);
     row.alt_seq_id = first(crate::ensemble::Role::Alt);
@@ -126,7 +149,8 @@ mod tests {
         let bad = BadRow { line: 7, id: Some("rs1".into()), chrom: Some("1".into()), pos: None, message };
         let scoring =
             Scoring { window: WindowSpec::new(4).unwrap(), ensemble: Ensemble::default(), max_allele_len: 10 };
-        let p = process(Record::Bad(bad), &genome, &scoring).unwrap();
+        let stages = Stages::new(super::super::STAGES);
+        let p = process(Record::Bad(bad), &genome, &scoring, &stages).unwrap();
         assert_eq!(p.row.status, Some(Status::ParseError));
         assert_eq!(p.row.status_detail.as_deref(), Some("line 7: BP 'x' is not an integer position"));
         assert!(p.windows.is_empty());

@@ -5,6 +5,8 @@
 //! the contig. An alt window that is a substitution of the reference window of its own shift and strand
 //! (an SNV's or MNV's A) records that reference as its base (`substitution`), for a split model's patch.
 
+use std::time::{Duration, Instant};
+
 use crate::ensemble::{Ensemble, Member, Role, Strand};
 use crate::genome::{Genome, GenomeError};
 use crate::normalize::{reverse_complement, Normalized};
@@ -39,6 +41,7 @@ pub(crate) fn build(
     v: &Normalized,
     spec: WindowSpec,
     ensemble: &Ensemble,
+    hashing: &mut Duration,
 ) -> Result<VariantWindows, GenomeError> {
     let len = spec.len() as i64;
     let p = v.pos0 as i64;
@@ -51,13 +54,19 @@ pub(crate) fn build(
         let mut r = Vec::with_capacity(spec.len());
         genome.fetch(contig, s, spec.len(), &mut r)?;
         let center = spec.center_index();
+        let hashed = Instant::now();
         let (ref_id, alt_id) = ref_alt_seq_ids(&r, center, &v.alt);
+        *hashing += hashed.elapsed();
         let mut a = r.clone();
         let end = (center + v.alt.len()).min(a.len());
         a[center..end].copy_from_slice(&v.alt[..end - center]);
         let member = |role, seq_id: &String| Member { role, shift: 0, strand: Strand::Forward, seq_id: seq_id.clone() };
         let members = vec![member(Role::Ref, &ref_id), member(Role::Alt, &alt_id)];
-        let base = Substitution::between(&ref_id, &r, &a);
+        // R and A differ only over the allele: compared there, not over the whole window.
+        let base = Substitution::between(&ref_id, &r[center..end], &a[center..end]).map(|mut b| {
+            b.offset += center;
+            b
+        });
         let windows = vec![
             SequenceRow { seq_id: ref_id, sequence: r, base: None },
             SequenceRow { seq_id: alt_id, sequence: a, base },
@@ -109,7 +118,9 @@ pub(crate) fn build(
                     Strand::Forward => forward.clone(),
                     Strand::Reverse => reverse_complement(&forward),
                 };
+                let hashed = Instant::now();
                 let id = seq_id(&w);
+                *hashing += hashed.elapsed();
                 if !windows.iter().any(|k| k.seq_id == id) {
                     // Roles come in order, so the reference of this shift and strand is already there.
                     let reference = members
@@ -155,14 +166,14 @@ mod tests {
         let g = genome(dir.path(), "ACGTACGTTTGCAGGA");
         let spec = WindowSpec::new(8).unwrap(); // the REF's first base at window index 3
                                                 // Deletion of TT after the T at 1-based 8 (0-based 7): REF TTT -> ALT T, Δ = −2.
-        let w = build(&g, 0, &norm(8, "TTT", "T"), spec, &Ensemble::default()).unwrap();
+        let w = build(&g, 0, &norm(8, "TTT", "T"), spec, &Ensemble::default(), &mut Duration::default()).unwrap();
         let (f, r) = (Strand::Forward, Strand::Reverse);
         assert_eq!(window_of(&w, Role::Ref, 0, f), "ACGTTTGC"); // G[4, 12)
         assert_eq!(window_of(&w, Role::Alt, 0, f), "ACGTGCAG"); // H = ACGTACG T GCAGGA
         assert_eq!(window_of(&w, Role::AltShifted, 0, f), "GTACGTGC"); // H[2, 10): downstream lines up with R
         assert_eq!(w.start, 4);
         let e = Ensemble::new(true, vec![-1, 1]).unwrap();
-        let w = build(&g, 0, &norm(8, "TTT", "T"), spec, &e).unwrap();
+        let w = build(&g, 0, &norm(8, "TTT", "T"), spec, &e, &mut Duration::default()).unwrap();
         assert_eq!(w.members.len(), 12);
         assert_eq!(window_of(&w, Role::Ref, -1, f), "TACGTTTG");
         assert_eq!(window_of(&w, Role::Ref, 1, r), "TGCAAACG"); // rc of G[5, 13) = CGTTTGCA
@@ -175,7 +186,7 @@ mod tests {
         let g = genome(dir.path(), "ACGTACGTTTGCAGGA");
         let spec = WindowSpec::new(8).unwrap();
         let e = Ensemble::new(true, vec![-1, 0, 1]).unwrap();
-        let w = build(&g, 0, &norm(8, "T", "G"), spec, &e).unwrap();
+        let w = build(&g, 0, &norm(8, "T", "G"), spec, &e, &mut Duration::default()).unwrap();
         for m in w.members.iter().filter(|m| m.role == Role::Alt) {
             let alt = w.windows.iter().find(|k| k.seq_id == m.seq_id).unwrap();
             let r = w.members.iter().find(|r| r.role == Role::Ref && r.shift == m.shift && r.strand == m.strand);
@@ -188,7 +199,7 @@ mod tests {
         }
         // An indel's A and A′ differ from R over the rest of a real window (longer than MAX_SPAN: full path);
         // in these 8-bp windows they are short substitutions, and whatever is recorded rebuilds R exactly.
-        let w = build(&g, 0, &norm(8, "TTT", "T"), spec, &e).unwrap();
+        let w = build(&g, 0, &norm(8, "TTT", "T"), spec, &e, &mut Duration::default()).unwrap();
         for k in &w.windows {
             if let Some(base) = &k.base {
                 let r = w.windows.iter().find(|r| r.seq_id == base.base_seq_id).unwrap();
@@ -203,17 +214,17 @@ mod tests {
         let g = genome(dir.path(), "ACGTACGTTTGCAGGA");
         let spec = WindowSpec::new(8).unwrap();
         // Insertion of CC after the A at 1-based 5: H = ACGTA CC CGTTTGCAGGA, Δ = +2.
-        let w = build(&g, 0, &norm(5, "A", "ACC"), spec, &Ensemble::default()).unwrap();
+        let w = build(&g, 0, &norm(5, "A", "ACC"), spec, &Ensemble::default(), &mut Duration::default()).unwrap();
         let f = Strand::Forward;
         assert_eq!(window_of(&w, Role::Ref, 0, f), "CGTACGTT"); // G[1, 9)
         assert_eq!(window_of(&w, Role::Alt, 0, f), "CGTACCCG"); // H[1, 9)
         assert_eq!(window_of(&w, Role::AltShifted, 0, f), "TACCCGTT"); // H[3, 11)
                                                                        // Near the contig start the windows are N-padded outside the contig only.
-        let w = build(&g, 0, &norm(2, "C", "CAAAA"), spec, &Ensemble::default()).unwrap();
+        let w = build(&g, 0, &norm(2, "C", "CAAAA"), spec, &Ensemble::default(), &mut Duration::default()).unwrap();
         assert_eq!(window_of(&w, Role::Alt, 0, f), "NNACAAAA");
         assert_eq!(window_of(&w, Role::AltShifted, 0, f), "AAAAGTAC"); // H[2, 10)
                                                                        // A plain MNV: two windows; the keys are the plain SHA-256 of each.
-        let w = build(&g, 0, &norm(6, "CG", "TT"), spec, &Ensemble::default()).unwrap();
+        let w = build(&g, 0, &norm(6, "CG", "TT"), spec, &Ensemble::default(), &mut Duration::default()).unwrap();
         assert_eq!(w.members.len(), 2);
         assert_eq!(window_of(&w, Role::Alt, 0, f), "GTATTTTT");
         for k in &w.windows {

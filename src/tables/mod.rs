@@ -8,8 +8,10 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_writer::{ArrowColumnChunk, ArrowColumnWriter, ArrowRowGroupWriterFactory};
 use parquet::arrow::ArrowWriter;
 use parquet::file::properties::WriterProperties;
+use parquet::file::writer::SerializedFileWriter;
 
 use crate::fsutil;
 
@@ -105,6 +107,93 @@ impl AtomicParquet {
 }
 
 impl Drop for AtomicParquet {
+    fn drop(&mut self) {
+        if self.writer.is_some() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// Like [`AtomicParquet`], for row groups encoded elsewhere (e.g. on other threads, see
+/// `ArrowColumnWriter`): [`AtomicRowGroups::column_writers`] hands out the next row group's encoders, and
+/// [`AtomicRowGroups::append`] writes their chunks, in the order the row groups were handed out. The file
+/// (with the same footer and Arrow schema as `AtomicParquet` writes) is renamed into place only by `finish`.
+pub(crate) struct AtomicRowGroups {
+    path: PathBuf,
+    tmp: PathBuf,
+    writer: Option<SerializedFileWriter<File>>,
+    factory: ArrowRowGroupWriterFactory,
+    handed_out: usize,
+}
+
+impl AtomicRowGroups {
+    pub fn create(path: &Path, schema: arrow_schema::SchemaRef, props: WriterProperties) -> Result<Self, TableError> {
+        let mut atomic = AtomicParquet::create(path, schema, props)?;
+        // Taken out of `atomic`, whose drop then leaves the temp file alone: it is this writer's now.
+        let arrow = atomic.writer.take().ok_or_else(|| atomic.err("writer already closed".into()))?;
+        let tmp = atomic.tmp.clone();
+        match arrow.into_serialized_writer() {
+            Ok((writer, factory)) => {
+                Ok(AtomicRowGroups { path: path.to_path_buf(), tmp, writer: Some(writer), factory, handed_out: 0 })
+            }
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp);
+                Err(atomic.err(e.into()))
+            }
+        }
+    }
+
+    /// Encoders of the next row group's columns, one per leaf column; `Send`, so they can run elsewhere.
+    pub fn column_writers(&mut self) -> Result<Vec<ArrowColumnWriter>, TableError> {
+        let writers = self.factory.create_column_writers(self.handed_out).map_err(|e| self.err(e.into()))?;
+        self.handed_out += 1;
+        Ok(writers)
+    }
+
+    /// Appends one encoded row group (its column chunks in schema order).
+    pub fn append(&mut self, chunks: Vec<ArrowColumnChunk>) -> Result<(), TableError> {
+        let path = self.path.display().to_string();
+        let werr = |e: parquet::errors::ParquetError| TableError::Write { path: path.clone(), source: e.into() };
+        let w = self
+            .writer
+            .as_mut()
+            .ok_or_else(|| TableError::Write { path: path.clone(), source: "writer already closed".into() })?;
+        let mut group = w.next_row_group().map_err(werr)?;
+        for chunk in chunks {
+            chunk.append_to_row_group(&mut group).map_err(werr)?;
+        }
+        group.close().map_err(werr)?;
+        Ok(())
+    }
+
+    pub fn finish(mut self) -> Result<(), TableError> {
+        let w = self.writer.take().ok_or_else(|| self.err("writer already closed".into()))?;
+        let done = (|| -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+            let file = w.into_inner()?;
+            file.sync_all()?;
+            drop(file);
+            fsutil::check_replaceable(&self.path)?;
+            std::fs::rename(&self.tmp, &self.path)?;
+            Ok(())
+        })();
+        match done {
+            Ok(()) => {
+                fsutil::sync_dir(self.path.parent().unwrap_or(Path::new(".")));
+                Ok(())
+            }
+            Err(e) => {
+                let _ = std::fs::remove_file(&self.tmp);
+                Err(self.err(e))
+            }
+        }
+    }
+
+    fn err(&self, source: Box<dyn std::error::Error + Send + Sync>) -> TableError {
+        TableError::Write { path: self.path.display().to_string(), source }
+    }
+}
+
+impl Drop for AtomicRowGroups {
     fn drop(&mut self) {
         if self.writer.is_some() {
             let _ = std::fs::remove_file(&self.tmp);

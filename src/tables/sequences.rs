@@ -8,20 +8,28 @@
 //! bounded however large a shard is. zstd level 1 on large pages catches the near-duplicate ref/alt windows
 //! that sit side by side, so the alt window of a SNP costs almost nothing on disk.
 
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+use arrow_array::builder::StringBuilder;
 use arrow_array::{Array, BinaryArray, LargeBinaryArray, LargeStringArray, RecordBatch, StringArray, UInt32Array};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReader;
+use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk, ArrowColumnWriter};
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
-use super::{AtomicParquet, TableError};
+use super::{AtomicRowGroups, TableError};
 use crate::substitution::Substitution;
 
-const ROWS_PER_GROUP: usize = 256;
+/// Rows per row group: the unit encoded (and zstd-compressed) on a worker thread, ~12.6 MB of 196-kb windows.
+const ROWS_PER_GROUP: usize = 64;
+/// Rows per data page (and per batch read back): each page is compressed on its own, so a window and its
+/// near-duplicate (an SNV's alt window, next to its reference) should share a page.
 const ROWS_PER_BATCH: usize = 32;
 
 pub fn schema() -> SchemaRef {
@@ -39,30 +47,52 @@ fn props() -> WriterProperties {
     WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).unwrap_or_default()))
         .set_max_row_group_row_count(Some(ROWS_PER_GROUP))
+        .set_write_batch_size(ROWS_PER_BATCH)
         .set_column_dictionary_enabled(seq.clone(), false)
         .set_column_statistics_enabled(seq, EnabledStatistics::None)
         .set_data_page_size_limit(4 << 20)
         .build()
 }
 
+type Encoded = Result<Vec<ArrowColumnChunk>, TableError>;
+
+/// Writes a sequence table. Rows are buffered into row groups of [`ROWS_PER_GROUP`]; each full row group is
+/// encoded and compressed as a rayon task (compression is most of the cost of a shard), while the caller goes
+/// on, and the encoded row groups are appended to the file in order. At most a few row groups are in flight,
+/// so memory stays bounded; the bytes written do not depend on the thread count.
 pub struct SequenceWriter {
-    out: AtomicParquet,
+    out: AtomicRowGroups,
     path: PathBuf,
-    ids: Vec<String>,
-    seqs: Vec<Vec<u8>>,
-    bases: Vec<Option<Substitution>>,
+    buffered: Vec<SequenceRow>,
+    in_flight: VecDeque<crossbeam_channel::Receiver<Encoded>>,
+    max_in_flight: usize,
     rows: u64,
+    /// Time spent encoding row groups, summed over the threads that did it (nanoseconds).
+    encoding: Arc<AtomicU64>,
+    /// Time the caller spent waiting for an encoded row group.
+    waited: Duration,
+}
+
+/// Where a [`SequenceWriter`]'s time went.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WriteTimes {
+    /// Encoding and compressing row groups, summed over threads.
+    pub encoding: Duration,
+    /// The caller's time blocked on encodes still running (not work: it overlaps `encoding`).
+    pub waited: Duration,
 }
 
 impl SequenceWriter {
     pub fn create(path: &Path) -> Result<Self, TableError> {
         Ok(SequenceWriter {
-            out: AtomicParquet::create(path, schema(), props())?,
+            out: AtomicRowGroups::create(path, schema(), props())?,
             path: path.to_path_buf(),
-            ids: Vec::new(),
-            seqs: Vec::new(),
-            bases: Vec::new(),
+            buffered: Vec::with_capacity(ROWS_PER_GROUP),
+            in_flight: VecDeque::new(),
+            max_in_flight: rayon::current_num_threads() + 1,
             rows: 0,
+            encoding: Arc::new(AtomicU64::new(0)),
+            waited: Duration::ZERO,
         })
     }
 
@@ -71,56 +101,53 @@ impl SequenceWriter {
     }
 
     pub fn push_row(&mut self, row: SequenceRow) -> Result<(), TableError> {
-        self.ids.push(row.seq_id);
-        self.seqs.push(row.sequence);
-        self.bases.push(row.base);
+        self.buffered.push(row);
         self.rows += 1;
-        if self.ids.len() >= ROWS_PER_BATCH {
+        if self.buffered.len() >= ROWS_PER_GROUP {
             self.flush()?;
         }
         Ok(())
     }
 
+    /// Starts encoding the buffered rows as one row group.
     fn flush(&mut self) -> Result<(), TableError> {
-        if self.ids.is_empty() {
+        if self.buffered.is_empty() {
             return Ok(());
         }
-        let werr = |e: Box<dyn std::error::Error + Send + Sync>| TableError::Write {
-            path: self.path.display().to_string(),
-            source: e,
+        let rows = std::mem::replace(&mut self.buffered, Vec::with_capacity(ROWS_PER_GROUP));
+        let writers = self.out.column_writers()?;
+        let path = self.path.display().to_string();
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        let encoding = Arc::clone(&self.encoding);
+        let job = move || {
+            let started = Instant::now();
+            let encoded = encode(rows, writers, &path);
+            encoding.fetch_add(started.elapsed().as_nanos().min(u64::MAX as u128) as u64, Ordering::Relaxed);
+            let _ = tx.send(encoded);
         };
-        let text = |s: &[u8]| std::str::from_utf8(s).map(str::to_string);
-        let seqs: Vec<String> =
-            self.seqs.iter().map(|s| text(s)).collect::<Result<_, _>>().map_err(|e| werr(e.into()))?;
-        let base_bases: Vec<Option<String>> = self
-            .bases
-            .iter()
-            .map(|b| b.as_ref().map(|b| text(&b.base_bases)).transpose())
-            .collect::<Result<_, _>>()
-            .map_err(|e| werr(e.into()))?;
-        let base_ids = StringArray::from_iter(self.bases.iter().map(|b| b.as_ref().map(|b| b.base_seq_id.as_str())));
-        let offsets: Vec<Option<u32>> = self
-            .bases
-            .iter()
-            .map(|b| b.as_ref().map(|b| u32::try_from(b.offset)).transpose())
-            .collect::<Result<_, _>>()
-            .map_err(|e| werr(e.into()))?;
-        let batch = RecordBatch::try_new(
-            schema(),
-            vec![
-                Arc::new(StringArray::from_iter_values(&self.ids)),
-                Arc::new(StringArray::from_iter_values(seqs)),
-                Arc::new(base_ids),
-                Arc::new(UInt32Array::from(offsets)),
-                Arc::new(StringArray::from(base_bases)),
-            ],
-        )
-        .map_err(|e| werr(e.into()))?;
-        self.out.write(&batch)?;
-        self.ids.clear();
-        self.seqs.clear();
-        self.bases.clear();
+        if rayon::current_thread_index().is_some() {
+            // On a pool thread, waiting for a task of the same pool could starve it: encode here instead.
+            job();
+        } else {
+            rayon::spawn(job);
+        }
+        self.in_flight.push_back(rx);
+        while self.in_flight.len() > self.max_in_flight {
+            self.append_oldest()?;
+        }
         Ok(())
+    }
+
+    fn append_oldest(&mut self) -> Result<(), TableError> {
+        let Some(rx) = self.in_flight.pop_front() else { return Ok(()) };
+        let started = Instant::now();
+        let received = rx.recv();
+        self.waited += started.elapsed();
+        let chunks = received.map_err(|_| TableError::Write {
+            path: self.path.display().to_string(),
+            source: "a row-group encoder stopped without a result".into(),
+        })??;
+        self.out.append(chunks)
     }
 
     /// Rows pushed so far.
@@ -128,12 +155,76 @@ impl SequenceWriter {
         self.rows
     }
 
-    pub fn finish(mut self) -> Result<u64, TableError> {
+    pub fn finish(self) -> Result<u64, TableError> {
+        self.finish_timed().map(|(rows, _)| rows)
+    }
+
+    /// [`SequenceWriter::finish`], also saying where the writer's time went.
+    pub fn finish_timed(mut self) -> Result<(u64, WriteTimes), TableError> {
         self.flush()?;
+        while !self.in_flight.is_empty() {
+            self.append_oldest()?;
+        }
         let rows = self.rows;
         self.out.finish()?;
-        Ok(rows)
+        let times =
+            WriteTimes { encoding: Duration::from_nanos(self.encoding.load(Ordering::Relaxed)), waited: self.waited };
+        Ok((rows, times))
     }
+}
+
+/// One row group's columns, encoded and compressed.
+fn encode(rows: Vec<SequenceRow>, mut writers: Vec<ArrowColumnWriter>, path: &str) -> Encoded {
+    let werr = |e: Box<dyn std::error::Error + Send + Sync>| TableError::Write { path: path.to_string(), source: e };
+    let batch = to_batch(rows).map_err(werr)?;
+    let schema = batch.schema();
+    let mut leaves = Vec::new();
+    for (field, column) in schema.fields().iter().zip(batch.columns()) {
+        leaves.extend(compute_leaves(field, column).map_err(|e| werr(e.into()))?);
+    }
+    if leaves.len() != writers.len() {
+        return Err(werr(format!("{} columns for {} column writers", leaves.len(), writers.len()).into()));
+    }
+    drop(batch);
+    let mut chunks = Vec::with_capacity(writers.len());
+    for (leaf, mut writer) in leaves.iter().zip(writers.drain(..)) {
+        writer.write(leaf).map_err(|e| werr(e.into()))?;
+        chunks.push(writer.close().map_err(|e| werr(e.into()))?);
+    }
+    Ok(chunks)
+}
+
+/// The rows as one Arrow batch; each window is copied once, into the `sequence` column's buffer.
+fn to_batch(rows: Vec<SequenceRow>) -> Result<RecordBatch, Box<dyn std::error::Error + Send + Sync>> {
+    let total: usize = rows.iter().map(|r| r.sequence.len()).sum();
+    if total > i32::MAX as usize {
+        return Err(format!("{total} bytes of sequence in one row group of {} rows (at most 2 GiB)", rows.len()).into());
+    }
+    let mut seqs = StringBuilder::with_capacity(rows.len(), total);
+    let mut ids = Vec::with_capacity(rows.len());
+    let mut bases = Vec::with_capacity(rows.len());
+    for row in rows {
+        seqs.append_value(std::str::from_utf8(&row.sequence)?);
+        ids.push(row.seq_id);
+        bases.push(row.base);
+    }
+    let seqs = seqs.finish();
+    let text = |s: &[u8]| std::str::from_utf8(s).map(str::to_string);
+    let base_bases: Vec<Option<String>> =
+        bases.iter().map(|b| b.as_ref().map(|b| text(&b.base_bases)).transpose()).collect::<Result<_, _>>()?;
+    let base_ids = StringArray::from_iter(bases.iter().map(|b| b.as_ref().map(|b| b.base_seq_id.as_str())));
+    let offsets: Vec<Option<u32>> =
+        bases.iter().map(|b| b.as_ref().map(|b| u32::try_from(b.offset)).transpose()).collect::<Result<_, _>>()?;
+    Ok(RecordBatch::try_new(
+        schema(),
+        vec![
+            Arc::new(StringArray::from_iter_values(&ids)),
+            Arc::new(seqs),
+            Arc::new(base_ids),
+            Arc::new(UInt32Array::from(offsets)),
+            Arc::new(StringArray::from(base_bases)),
+        ],
+    )?)
 }
 
 /// One sequence read back from a table.
