@@ -46,7 +46,7 @@ pub struct RunReport {
 
 pub fn run_pipeline(opts: &RunOptions, mode: ProgressMode) -> anyhow::Result<RunReport> {
     // Problems merge would only find at the end are reported before hours of prediction.
-    crate::merge::check_stats_for_store(&opts.fingerprint, &opts.stats)?;
+    crate::merge::check_stats_for_store(opts.fingerprint.store, &opts.stats)?;
     let extract_dir = opts.extract.out_dir.clone();
     let manifest = extract_seqs(&opts.extract, mode)?;
     let mut totals = (0u64, 0u64, 0u64, 0u64);

@@ -132,6 +132,8 @@ pub fn run_all(a: RunArgs, threads: Option<usize>, mode: ProgressMode) -> anyhow
         s.push(".work");
         PathBuf::from(s)
     });
+    // Before anything is written to the work folder (the model digest's memo included).
+    crate::merge::check_stats_for_store(a.model.store, &a.score.stats)?;
     let opts = RunOptions {
         extract: a.input.extract_options(work_dir.join("extract"), a.model.window)?,
         cache: a.cache,

@@ -81,7 +81,7 @@ pub fn merge(opts: &MergeOptions, mode: ProgressMode) -> anyhow::Result<MergeRep
     anyhow::ensure!(!opts.stats.is_empty(), "--stats needs at least one statistic");
     anyhow::ensure!(!opts.variants.is_empty(), "--variants needs at least one file");
     let fp = &opts.fingerprint;
-    check_stats_for_store(fp, &opts.stats)?;
+    check_stats_for_store(fp.store, &opts.stats)?;
     let store = Store::new(Cache::open(&opts.cache)?.namespace(fp), opts.legacy.clone(), opts.center_bins);
     let ns = store.namespace();
     let plan = plan::plan(opts, &store)?;
@@ -223,8 +223,8 @@ impl Entries for StoreEntries<'_> {
 }
 
 /// The statistics the store mode can give: D2 needs every bin, which summary entries do not keep.
-pub fn check_stats_for_store(fp: &Fingerprint, stats: &[Stat]) -> anyhow::Result<()> {
-    if fp.store == StoreMode::Summary && stats.contains(&Stat::D2) {
+pub fn check_stats_for_store(store: StoreMode, stats: &[Stat]) -> anyhow::Result<()> {
+    if store == StoreMode::Summary && stats.contains(&Stat::D2) {
         anyhow::bail!(
             "D2 needs full cache entries but --store summary entries hold per-track sums only; fix: leave D2 out (--stats SAD,logSED,CENTER) or use a float32/float16 cache"
         );
