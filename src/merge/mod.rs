@@ -13,6 +13,7 @@ mod tracks;
 mod write;
 
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
@@ -28,6 +29,7 @@ use crate::progress::{Progress, ProgressMode};
 use crate::score::compose::Entries;
 use crate::score::{ComposeError, Composer, Stat};
 use crate::tables::variants::{VariantReader, VariantRow};
+use crate::timing::{StageTimes, Stages};
 use crate::window::OutputGeometry;
 
 #[derive(Debug, Clone)]
@@ -51,6 +53,8 @@ pub struct MergeReport {
     pub tracks: usize,
     pub out: String,
     pub warnings: Vec<String>,
+    /// Wall time, and busy time reading entries, composing scores and writing them (summed over threads).
+    pub timing: StageTimes,
 }
 
 /// Sequences the merge needed but the cache did not have (or had corrupt).
@@ -137,6 +141,7 @@ pub fn merge(opts: &MergeOptions, mode: ProgressMode) -> anyhow::Result<MergeRep
     // Pass 2: compute and write, a batch of variants at a time, in input order. Workers take read buffers
     // from the pool and give them back, so memory is a few entries per thread, allocated once.
     let pool = BufferPool::default();
+    let stages = Stages::new(&["read", "compose", "write"]);
     let mut out = write::ScoresWriter::create(&opts.out, &provenance)?;
     let progress = Progress::new(mode, "merge", "variants", Some(plan.variants as u64));
     let mut scored = 0u64;
@@ -149,8 +154,13 @@ pub fn merge(opts: &MergeOptions, mode: ProgressMode) -> anyhow::Result<MergeRep
                     .map(|row| {
                         let members = row.sequences.as_deref().unwrap_or_default();
                         let mut buffers = pool.take();
-                        let score =
-                            composer.score(members, StoreEntries { store: &store, expect, buffers: &mut buffers });
+                        let started = Instant::now();
+                        let mut read_time = Duration::ZERO;
+                        let entries =
+                            StoreEntries { store: &store, expect, buffers: &mut buffers, read_time: &mut read_time };
+                        let score = composer.score(members, entries);
+                        stages.add("read", read_time);
+                        stages.add("compose", started.elapsed().saturating_sub(read_time));
                         pool.give_back(buffers);
                         score
                     })
@@ -166,18 +176,21 @@ pub fn merge(opts: &MergeOptions, mode: ProgressMode) -> anyhow::Result<MergeRep
                 if !corrupt.is_empty() {
                     continue;
                 }
-                out.write(chunk, &values, composer.keep.len())?;
+                stages.time("write", || out.write(chunk, &values, composer.keep.len()))?;
                 scored += chunk.len() as u64;
                 progress.inc(chunk.len() as u64);
             }
         }
     }
-    progress.finish();
     if !corrupt.is_empty() {
+        progress.finish();
         return Err(MissingEntries::new(corrupt, plan.variants, ns, store.warnings()).into());
     }
-    out.finish(&opts.out)?;
+    stages.time("write", || out.finish(&opts.out))?;
+    let timing = stages.report();
+    progress.finish_with(&timing);
     Ok(MergeReport {
+        timing,
         rows_in: plan.rows_in,
         scored,
         tracks: composer.keep.len(),
@@ -210,11 +223,15 @@ struct StoreEntries<'a> {
     store: &'a Store,
     expect: Expect,
     buffers: &'a mut ReadBuffers,
+    read_time: &'a mut Duration,
 }
 
 impl Entries for StoreEntries<'_> {
     fn read(&mut self, seq_id: &str) -> Option<EntryData> {
-        self.store.read_with(seq_id, self.expect, self.buffers).map(|(d, _)| d)
+        let started = Instant::now();
+        let data = self.store.read_with(seq_id, self.expect, self.buffers).map(|(d, _)| d);
+        *self.read_time += started.elapsed();
+        data
     }
 
     fn recycle(&mut self, data: EntryData) {
