@@ -42,6 +42,17 @@ impl Substitution {
         self.offset..self.offset + self.base_bases.len()
     }
 
+    /// Whether `base` is the base window of `window` by this substitution: same length, equal outside the span,
+    /// and `base` holds [`Substitution::base_bases`] over it. Compares in place (no copy of the window).
+    pub fn relates(&self, base: &[u8], window: &[u8]) -> bool {
+        let span = self.span();
+        base.len() == window.len()
+            && span.end <= base.len()
+            && base[span.clone()] == self.base_bases[..]
+            && base[..span.start] == window[..span.start]
+            && base[span.end..] == window[span.end..]
+    }
+
     /// The base window rebuilt from the derived one; None when the span does not fit in it (a corrupt table).
     pub fn base_window(&self, window: &[u8]) -> Option<Vec<u8>> {
         let span = self.span();
@@ -64,6 +75,9 @@ mod tests {
         assert_eq!((s.offset, s.base_bases.as_slice(), s.span()), (2, &b"GTAC"[..], 2..6));
         assert_eq!(s.base_window(b"ACTTAGGT").unwrap(), b"ACGTACGT");
         assert!(s.base_window(b"ACG").is_none(), "a span beyond the window is refused, not a panic");
+        assert!(s.relates(b"ACGTACGT", b"ACTTAGGT") && s.relates(b"ACGTACGT", b"ACAAAAGT"));
+        assert!(!s.relates(b"ACGTACGA", b"ACTTAGGT") && !s.relates(b"ACGAACGT", b"ACTTAGGT"));
+        assert!(!s.relates(b"ACGT", b"ACTT") && !s.relates(b"ACGTACGT", b"ACTTAGGTA"), "lengths, no panic");
         assert!(Substitution::between("k", b"ACGT", b"ACGT").is_none(), "equal windows");
         assert!(Substitution::between("k", b"ACGT", b"ACG").is_none(), "different lengths");
         let (a, mut b) = (vec![b'A'; 10_000], vec![b'A'; 10_000]);

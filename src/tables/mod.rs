@@ -1,6 +1,7 @@
 //! The Parquet tables the steps exchange. Column-by-column documentation lives in the README; the schemas here
 //! are the source of truth and are checked on read, so a hand-edited or foreign file gets a clear message.
 
+pub mod packed;
 pub mod sequences;
 pub mod variants;
 

@@ -1,12 +1,19 @@
 //! Sequence tables: `shards/shard-NNNNN.parquet` from `extract-seqs` and the TODO file from `check-cache`.
-//! Columns: `seq_id` (string, lower-case hex SHA-256 of `sequence`), `sequence` (string, the window's bytes),
-//! and, for a window that is a substitution of another (an SNV's alt window of its reference, see
-//! `substitution`), `base_seq_id`, `base_offset` and `base_bases` (null otherwise). Tables without the last
-//! three (written before them, or by hand) read as windows without a base.
+//! Columns: `seq_id` (string, lower-case hex SHA-256 of the window), the window itself in exactly one of three
+//! forms, and, for a window that is a substitution of another (an SNV's alt window of its reference, see
+//! `substitution`), `base_seq_id`, `base_offset` and `base_bases` (null otherwise). The forms:
+//! - `packed` (binary): two bits a base (see `packed`), for a window made only of A, C, G and T;
+//! - `sequence` (string): the window's bytes, for any other window (one with `N`s);
+//! - both null, and `bases` (string) set: the window is its base window (an earlier row of the same table, at
+//!   most [`BASE_REACH`] rows back) with `bases` over the span `base_offset..`.
 //!
-//! Windows are written a few hundred rows per row group and read back in small batches, so memory stays
-//! bounded however large a shard is. zstd level 1 on large pages catches the near-duplicate ref/alt windows
-//! that sit side by side, so the alt window of a SNP costs almost nothing on disk.
+//! Every reader goes through [`SequenceReader`], which hands out whole windows whatever the form. Tables
+//! written by hand (pandas, polars) need only `seq_id` and `sequence`, as text or binary.
+//!
+//! Why not plain text under zstd: zstd compresses DNA text at ≈ 100 MB/s, ≈ 2 ms a window, most of
+//! extract-seqs' time; packing costs a few microseconds and an SNV's alt window costs a few bytes. Windows are
+//! written 64 rows per row group and read back in small batches, so memory stays bounded however large a shard
+//! is.
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -23,6 +30,7 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
+use super::packed;
 use super::{AtomicRowGroups, TableError};
 use crate::substitution::Substitution;
 
@@ -31,27 +39,37 @@ const ROWS_PER_GROUP: usize = 64;
 /// Rows per data page (and per batch read back): each page is compressed on its own, so a window and its
 /// near-duplicate (an SNV's alt window, next to its reference) should share a page.
 const ROWS_PER_BATCH: usize = 32;
+/// How far back (in rows of the same table) a window stored as a patch of its base may find that base. The
+/// writer stores a window as a patch only when its base is this close; the reader keeps this many whole
+/// windows. A variant's windows sit together (12 with --rc and three shifts), so its alt windows find their
+/// references.
+pub const BASE_REACH: usize = 32;
 
 pub fn schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
         Field::new("seq_id", DataType::Utf8, false),
-        Field::new("sequence", DataType::Utf8, false),
+        Field::new("sequence", DataType::Utf8, true),
         Field::new("base_seq_id", DataType::Utf8, true),
         Field::new("base_offset", DataType::UInt32, true),
         Field::new("base_bases", DataType::Utf8, true),
+        Field::new("packed", DataType::Binary, true),
+        Field::new("bases", DataType::Utf8, true),
     ]))
 }
 
 fn props() -> WriterProperties {
-    let seq = ColumnPath::from("sequence");
-    WriterProperties::builder()
+    let mut props = WriterProperties::builder()
+        // Packed random-looking bases are passed over by zstd at GB/s; repeats in a real genome still shrink.
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).unwrap_or_default()))
         .set_max_row_group_row_count(Some(ROWS_PER_GROUP))
         .set_write_batch_size(ROWS_PER_BATCH)
-        .set_column_dictionary_enabled(seq.clone(), false)
-        .set_column_statistics_enabled(seq, EnabledStatistics::None)
-        .set_data_page_size_limit(4 << 20)
-        .build()
+        .set_data_page_size_limit(4 << 20);
+    for col in ["sequence", "packed"] {
+        let col = ColumnPath::from(col);
+        props = props.set_column_dictionary_enabled(col.clone(), false);
+        props = props.set_column_statistics_enabled(col, EnabledStatistics::None);
+    }
+    props.build()
 }
 
 type Encoded = Result<Vec<ArrowColumnChunk>, TableError>;
@@ -63,7 +81,10 @@ type Encoded = Result<Vec<ArrowColumnChunk>, TableError>;
 pub struct SequenceWriter {
     out: AtomicRowGroups,
     path: PathBuf,
-    buffered: Vec<SequenceRow>,
+    buffered: Vec<(Arc<SequenceRow>, Form)>,
+    /// The last [`BASE_REACH`] windows stored whole: the bases a window may be stored as a patch of (shared
+    /// with the buffered rows, not copied).
+    recent_whole: VecDeque<Arc<SequenceRow>>,
     in_flight: VecDeque<crossbeam_channel::Receiver<Encoded>>,
     max_in_flight: usize,
     rows: u64,
@@ -88,6 +109,7 @@ impl SequenceWriter {
             out: AtomicRowGroups::create(path, schema(), props())?,
             path: path.to_path_buf(),
             buffered: Vec::with_capacity(ROWS_PER_GROUP),
+            recent_whole: VecDeque::with_capacity(BASE_REACH),
             in_flight: VecDeque::new(),
             max_in_flight: rayon::current_num_threads() + 1,
             rows: 0,
@@ -101,7 +123,28 @@ impl SequenceWriter {
     }
 
     pub fn push_row(&mut self, row: SequenceRow) -> Result<(), TableError> {
-        self.buffered.push(row);
+        // Decided here, in row order, so the reader meets the base before the patch; the packing itself runs
+        // on the encoding workers.
+        // Only a patch that rebuilds this very window from that base is written (a table edited by hand may
+        // say otherwise; its rows are then stored whole, and read back as given).
+        let row = Arc::new(row);
+        let patch_of_recent = row.base.as_ref().is_some_and(|b| {
+            self.recent_whole
+                .iter()
+                .rev()
+                .find(|r| r.seq_id == b.base_seq_id)
+                .is_some_and(|base| b.relates(&base.sequence, &row.sequence))
+        });
+        let form = if patch_of_recent {
+            Form::Patch
+        } else {
+            if self.recent_whole.len() == BASE_REACH {
+                self.recent_whole.pop_front();
+            }
+            self.recent_whole.push_back(Arc::clone(&row));
+            Form::Whole
+        };
+        self.buffered.push((row, form));
         self.rows += 1;
         if self.buffered.len() >= ROWS_PER_GROUP {
             self.flush()?;
@@ -173,8 +216,17 @@ impl SequenceWriter {
     }
 }
 
+/// How a row's window is stored (see the module documentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Form {
+    /// Packed, or as text when it cannot be packed.
+    Whole,
+    /// As its base with other bytes over the span.
+    Patch,
+}
+
 /// One row group's columns, encoded and compressed.
-fn encode(rows: Vec<SequenceRow>, mut writers: Vec<ArrowColumnWriter>, path: &str) -> Encoded {
+fn encode(rows: Vec<(Arc<SequenceRow>, Form)>, mut writers: Vec<ArrowColumnWriter>, path: &str) -> Encoded {
     let werr = |e: Box<dyn std::error::Error + Send + Sync>| TableError::Write { path: path.to_string(), source: e };
     let batch = to_batch(rows).map_err(werr)?;
     let schema = batch.schema();
@@ -194,35 +246,50 @@ fn encode(rows: Vec<SequenceRow>, mut writers: Vec<ArrowColumnWriter>, path: &st
     Ok(chunks)
 }
 
-/// The rows as one Arrow batch; each window is copied once, into the `sequence` column's buffer.
-fn to_batch(rows: Vec<SequenceRow>) -> Result<RecordBatch, Box<dyn std::error::Error + Send + Sync>> {
-    let total: usize = rows.iter().map(|r| r.sequence.len()).sum();
-    if total > i32::MAX as usize {
-        return Err(format!("{total} bytes of sequence in one row group of {} rows (at most 2 GiB)", rows.len()).into());
+/// The rows as one Arrow batch, each window in its form (packing runs here, on an encoding worker).
+fn to_batch(rows: Vec<(Arc<SequenceRow>, Form)>) -> Result<RecordBatch, Box<dyn std::error::Error + Send + Sync>> {
+    let n = rows.len();
+    let mut texts: Vec<Option<&str>> = Vec::with_capacity(n);
+    let mut packs: Vec<Option<Vec<u8>>> = Vec::with_capacity(n);
+    let mut patches: Vec<Option<&str>> = Vec::with_capacity(n);
+    let (mut text_bytes, mut packed_bytes) = (0usize, 0usize);
+    for (row, form) in &rows {
+        let (mut text, mut pack, mut patch) = (None, None, None);
+        match (form, &row.base) {
+            (Form::Patch, Some(b)) => patch = Some(std::str::from_utf8(&row.sequence[b.span()])?),
+            _ => match packed::pack(&row.sequence) {
+                Some(p) => pack = Some(p),
+                None => text = Some(std::str::from_utf8(&row.sequence)?),
+            },
+        }
+        text_bytes += text.map_or(0, str::len);
+        packed_bytes += pack.as_ref().map_or(0, Vec::len);
+        texts.push(text);
+        packs.push(pack);
+        patches.push(patch);
     }
-    let mut seqs = StringBuilder::with_capacity(rows.len(), total);
-    let mut ids = Vec::with_capacity(rows.len());
-    let mut bases = Vec::with_capacity(rows.len());
-    for row in rows {
-        seqs.append_value(std::str::from_utf8(&row.sequence)?);
-        ids.push(row.seq_id);
-        bases.push(row.base);
+    if text_bytes.max(packed_bytes) > i32::MAX as usize {
+        return Err(format!("more than 2 GiB of sequence in one row group of {n} rows").into());
     }
-    let seqs = seqs.finish();
     let text = |s: &[u8]| std::str::from_utf8(s).map(str::to_string);
+    let bases: Vec<Option<&crate::substitution::Substitution>> = rows.iter().map(|(r, _)| r.base.as_ref()).collect();
     let base_bases: Vec<Option<String>> =
-        bases.iter().map(|b| b.as_ref().map(|b| text(&b.base_bases)).transpose()).collect::<Result<_, _>>()?;
-    let base_ids = StringArray::from_iter(bases.iter().map(|b| b.as_ref().map(|b| b.base_seq_id.as_str())));
+        bases.iter().map(|b| b.map(|b| text(&b.base_bases)).transpose()).collect::<Result<_, _>>()?;
+    let base_ids = StringArray::from_iter(bases.iter().map(|b| b.map(|b| b.base_seq_id.as_str())));
     let offsets: Vec<Option<u32>> =
-        bases.iter().map(|b| b.as_ref().map(|b| u32::try_from(b.offset)).transpose()).collect::<Result<_, _>>()?;
+        bases.iter().map(|b| b.map(|b| u32::try_from(b.offset)).transpose()).collect::<Result<_, _>>()?;
+    let mut seqs = StringBuilder::with_capacity(n, text_bytes);
+    texts.iter().for_each(|t| seqs.append_option(*t));
     Ok(RecordBatch::try_new(
         schema(),
         vec![
-            Arc::new(StringArray::from_iter_values(&ids)),
-            Arc::new(seqs),
+            Arc::new(StringArray::from_iter_values(rows.iter().map(|(r, _)| r.seq_id.as_str()))),
+            Arc::new(seqs.finish()),
             Arc::new(base_ids),
             Arc::new(UInt32Array::from(offsets)),
             Arc::new(StringArray::from(base_bases)),
+            Arc::new(BinaryArray::from_iter(packs.iter().map(|p| p.as_deref()))),
+            Arc::new(StringArray::from(patches)),
         ],
     )?)
 }
@@ -236,12 +303,14 @@ pub struct SequenceRow {
     pub base: Option<Substitution>,
 }
 
-/// Streams a sequence table in small batches. Accepts string or binary `sequence` columns (pandas and
-/// polars users may write either) and extra columns (ignored).
+/// Streams a sequence table in small batches, each window whole whatever its stored form. Accepts string or
+/// binary `sequence` columns (pandas and polars users may write either) and extra columns (ignored).
 pub struct SequenceReader {
     path: String,
     inner: ParquetRecordBatchReader,
     rows: usize,
+    /// The last [`BASE_REACH`] windows stored whole, for the patches that follow them.
+    recent_whole: VecDeque<(String, Vec<u8>)>,
 }
 
 impl SequenceReader {
@@ -252,8 +321,9 @@ impl SequenceReader {
         let builder = super::open_parquet(path, "sequence", expected)?;
         let rows = builder.metadata().file_metadata().num_rows().max(0) as usize;
         let schema = builder.schema().clone();
+        let has = |col: &str| schema.field_with_name(col).is_ok();
         for col in ["seq_id", "sequence"] {
-            if schema.field_with_name(col).is_err() {
+            if !(has(col) || (col == "sequence" && has("packed"))) {
                 let seen: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
                 return Err(TableError::Schema {
                     path: shown,
@@ -265,12 +335,12 @@ impl SequenceReader {
                 });
             }
         }
-        let wanted = ["seq_id", "sequence", "base_seq_id", "base_offset", "base_bases"];
-        let present = wanted.into_iter().filter(|c| schema.field_with_name(c).is_ok());
+        let wanted = ["seq_id", "sequence", "base_seq_id", "base_offset", "base_bases", "packed", "bases"];
+        let present = wanted.into_iter().filter(|c| has(c));
         let mask = parquet::arrow::ProjectionMask::columns(builder.parquet_schema(), present);
         let inner =
             builder.with_projection(mask).with_batch_size(ROWS_PER_BATCH).build().map_err(|e| rerr(e.into()))?;
-        Ok(SequenceReader { path: shown, inner, rows })
+        Ok(SequenceReader { path: shown, inner, rows, recent_whole: VecDeque::with_capacity(BASE_REACH) })
     }
 
     /// Row count from the file footer (no data read).
@@ -278,19 +348,20 @@ impl SequenceReader {
         self.rows
     }
 
-    fn convert(&self, batch: RecordBatch) -> Result<Vec<SequenceRow>, TableError> {
-        let bad = |why: String| TableError::Schema { path: self.path.clone(), what: "sequence", why };
+    fn convert(&mut self, batch: RecordBatch) -> Result<Vec<SequenceRow>, TableError> {
+        let path = self.path.clone();
+        let bad = |why: String| TableError::Schema { path: path.clone(), what: "sequence", why };
         let ids = string_values(batch.column_by_name("seq_id").ok_or_else(|| bad("no seq_id".into()))?)
             .ok_or_else(|| bad("seq_id must be a string column".into()))?;
-        let seqs = string_values(batch.column_by_name("sequence").ok_or_else(|| bad("no sequence".into()))?)
-            .ok_or_else(|| bad("sequence must be a string or binary column".into()))?;
-        let optional = |name: &str| -> Result<Vec<Option<&[u8]>>, TableError> {
+        let optional = |name: &str, kind: &str| -> Result<Vec<Option<&[u8]>>, TableError> {
             match batch.column_by_name(name) {
-                Some(col) => string_values(col).ok_or_else(|| bad(format!("{name} must be a string column"))),
+                Some(col) => string_values(col).ok_or_else(|| bad(format!("{name} must be a {kind} column"))),
                 None => Ok(vec![None; batch.num_rows()]),
             }
         };
-        let (base_ids, base_bases) = (optional("base_seq_id")?, optional("base_bases")?);
+        let seqs = optional("sequence", "string or binary")?;
+        let (packs, patches) = (optional("packed", "binary")?, optional("bases", "string")?);
+        let (base_ids, base_bases) = (optional("base_seq_id", "string")?, optional("base_bases", "string")?);
         let offsets: Vec<Option<u32>> = match batch.column_by_name("base_offset") {
             Some(col) => col
                 .as_any()
@@ -301,8 +372,8 @@ impl SequenceReader {
             None => vec![None; batch.num_rows()],
         };
         let mut rows = Vec::with_capacity(batch.num_rows());
-        for (i, (id, seq)) in ids.into_iter().zip(seqs).enumerate() {
-            let (Some(id), Some(seq)) = (id, seq) else { return Err(bad("null seq_id or sequence".into())) };
+        for (i, id) in ids.into_iter().enumerate() {
+            let Some(id) = id else { return Err(bad("null seq_id".into())) };
             let seq_id = String::from_utf8_lossy(id).into_owned();
             let base = match (base_ids[i], offsets[i], base_bases[i]) {
                 (Some(b), Some(offset), Some(bases)) => Some(Substitution {
@@ -317,9 +388,41 @@ impl SequenceReader {
                     )))
                 }
             };
-            rows.push(SequenceRow { seq_id, sequence: seq.to_vec(), base });
+            let sequence = match (seqs[i], packs[i], patches[i], &base) {
+                (Some(text), None, None, _) => text.to_vec(),
+                (None, Some(p), None, _) => packed::unpack(p).map_err(|e| bad(format!("row {seq_id}: {e}")))?,
+                (None, None, Some(patch), Some(sub)) => {
+                    let window = self.patched(sub, patch).map_err(|why| bad(format!("row {seq_id}: {why}")))?;
+                    rows.push(SequenceRow { seq_id, sequence: window, base });
+                    continue;
+                }
+                _ => {
+                    return Err(bad(format!(
+                        "row {seq_id}: exactly one of sequence, packed, or bases with a base must be set"
+                    )))
+                }
+            };
+            if self.recent_whole.len() == BASE_REACH {
+                self.recent_whole.pop_front();
+            }
+            self.recent_whole.push_back((seq_id.clone(), sequence.clone()));
+            rows.push(SequenceRow { seq_id, sequence, base });
         }
         Ok(rows)
+    }
+
+    /// A window stored as a patch: its base (a recent whole window) with `patch` over the span.
+    fn patched(&self, sub: &Substitution, patch: &[u8]) -> Result<Vec<u8>, String> {
+        let Some((_, base)) = self.recent_whole.iter().rev().find(|(id, _)| *id == sub.base_seq_id) else {
+            return Err(format!("its base window {} is not among the {BASE_REACH} rows before it", sub.base_seq_id));
+        };
+        let span = sub.span();
+        if patch.len() != span.len() || span.end > base.len() || base[span.clone()] != sub.base_bases[..] {
+            return Err("bases, base_offset and base_bases do not fit its base window".into());
+        }
+        let mut window = base.clone();
+        window[span].copy_from_slice(patch);
+        Ok(window)
     }
 }
 
@@ -413,6 +516,93 @@ mod tests {
         let back: Vec<SequenceRow> = reader.flat_map(|b| b.unwrap()).collect();
         assert_eq!(back, rows);
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    /// Random ACGT windows, some with Ns (stored as text), each followed by substitutions of it (stored as
+    /// patches) and some substitutions of a window too far back (stored whole): every row reads back as written.
+    #[test]
+    fn every_form_round_trips_and_patches_reach_only_recent_bases() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.parquet");
+        let mut w = SequenceWriter::create(&path).unwrap();
+        let mut state = 7u64;
+        let mut next = move || {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (state >> 33) as usize
+        };
+        let mut rows: Vec<SequenceRow> = Vec::new();
+        for v in 0..150 {
+            let mut window: Vec<u8> = (0..1001).map(|_| b"ACGT"[next() % 4]).collect();
+            if v % 5 == 0 {
+                window[next() % 1001] = b'N';
+            }
+            let id = format!("{v:060x}base");
+            rows.push(SequenceRow { seq_id: id.clone(), sequence: window.clone(), base: None });
+            for k in 0..2 {
+                let mut alt = window.clone();
+                let at = next() % 1000;
+                alt[at] = if alt[at] == b'A' { b'C' } else { b'A' };
+                alt[at + 1] = b'G';
+                let base = if v > 40 && k == 1 { rows[(v - 40) * 3].seq_id.clone() } else { id.clone() };
+                let base_window = rows.iter().find(|r| r.seq_id == base).unwrap().sequence.clone();
+                let mut alt_of_base = base_window.clone();
+                alt_of_base[at..at + 2].copy_from_slice(&alt[at..at + 2]);
+                let sub = Substitution::between(&base, &base_window, &alt_of_base);
+                rows.push(SequenceRow { seq_id: format!("{v:060x}alt{k}"), sequence: alt_of_base, base: sub });
+            }
+        }
+        for r in &rows {
+            w.push_row(r.clone()).unwrap();
+        }
+        w.finish().unwrap();
+        let back: Vec<SequenceRow> = SequenceReader::open(&path).unwrap().flat_map(|b| b.unwrap()).collect();
+        assert_eq!(back.len(), rows.len());
+        for (a, b) in back.iter().zip(&rows) {
+            assert!(a == b, "row {} differs", b.seq_id);
+        }
+        // The forms actually used: text for windows with N, packed for the others, patches for alts whose
+        // base is near, whole windows for alts whose base is 120 rows back.
+        let file = std::fs::File::open(&path).unwrap();
+        let batches = parquet::arrow::arrow_reader::ParquetRecordBatchReader::try_new(file, 1024).unwrap();
+        let (mut text, mut packed, mut patch) = (0, 0, 0);
+        for batch in batches {
+            let batch = batch.unwrap();
+            let set = |name: &str| batch.num_rows() - batch.column_by_name(name).unwrap().null_count();
+            (text, packed, patch) = (text + set("sequence"), packed + set("packed"), patch + set("bases"));
+        }
+        let whole = |i: usize, r: &SequenceRow| r.base.is_none() || (r.seq_id.ends_with("alt1") && i / 3 > 40);
+        let texts = rows.iter().enumerate().filter(|(i, r)| whole(*i, r) && r.sequence.contains(&b'N')).count();
+        assert!(texts > 30, "windows with N in bases and far substitutions");
+        assert_eq!((text, packed + text + patch), (texts, rows.len()));
+        assert_eq!(patch, 150 + 41, "alt0 of every variant and alt1 of the first 41 are patches");
+    }
+
+    #[test]
+    fn a_patch_without_its_base_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.parquet");
+        let mut w = SequenceWriter::create(&path).unwrap();
+        let base = b"ACGTACGT".to_vec();
+        let alt = b"ACGAACGT".to_vec();
+        let sub = Substitution::between("b", &base, &alt).unwrap();
+        w.push_row(SequenceRow { seq_id: "b".into(), sequence: base, base: None }).unwrap();
+        w.push_row(SequenceRow { seq_id: "a".into(), sequence: alt, base: Some(sub) }).unwrap();
+        w.finish().unwrap();
+        // Drop the base row: the patch that follows can no longer be rebuilt.
+        let file = std::fs::File::open(&path).unwrap();
+        let batch = parquet::arrow::arrow_reader::ParquetRecordBatchReader::try_new(file, 16)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .slice(1, 1);
+        let cut = dir.path().join("cut.parquet");
+        let mut out =
+            parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&cut).unwrap(), batch.schema(), None).unwrap();
+        out.write(&batch).unwrap();
+        out.close().unwrap();
+        let err = SequenceReader::open(&cut).unwrap().next().unwrap().unwrap_err().to_string();
+        assert!(err.contains("cut.parquet") && err.contains("row a") && err.contains("base window b"), "{err}");
     }
 
     #[test]

@@ -5,7 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use arrow_array::{Array, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray, UInt32Array, UInt64Array};
+use arrow_array::{
+    Array, BinaryArray, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray, UInt32Array, UInt64Array,
+};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 pub fn bin() -> Command {
@@ -157,10 +159,52 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(sha2::Sha256::digest(bytes))
 }
 
-/// All (seq_id, sequence) rows of a sequence table.
+/// All (seq_id, sequence) rows of a sequence table, decoded here independently of the tool's reader (the
+/// README's description of the three forms: `sequence` text, `packed` two bits a base, or a patch of an earlier
+/// row's window by `bases` at `base_offset`).
 pub fn sequence_rows(path: &Path) -> Vec<(String, String)> {
     let b = read_batches(path);
-    strings(&b, "seq_id").into_iter().zip(strings(&b, "sequence")).map(|(a, s)| (a.unwrap(), s.unwrap())).collect()
+    let n = b.iter().map(|b| b.num_rows()).sum::<usize>();
+    let has = |c: &str| b.first().is_some_and(|b| b.column_by_name(c).is_some());
+    let texts = strings(&b, "sequence");
+    let packs: Vec<Option<Vec<u8>>> = if has("packed") {
+        b.iter()
+            .flat_map(|b| {
+                let a = b.column_by_name("packed").unwrap().as_any().downcast_ref::<BinaryArray>().unwrap().clone();
+                (0..a.len()).map(move |i| a.is_valid(i).then(|| a.value(i).to_vec())).collect::<Vec<_>>()
+            })
+            .collect()
+    } else {
+        vec![None; n]
+    };
+    let patches = if has("bases") { strings(&b, "bases") } else { vec![None; n] };
+    let (base_ids, offsets) = if has("base_seq_id") {
+        (strings(&b, "base_seq_id"), u32s(&b, "base_offset"))
+    } else {
+        (vec![None; n], vec![None; n])
+    };
+    let mut rows: Vec<(String, String)> = Vec::with_capacity(n);
+    for (i, id) in strings(&b, "seq_id").into_iter().enumerate() {
+        let id = id.unwrap();
+        let window = match (&texts[i], &packs[i], &patches[i]) {
+            (Some(t), None, None) => t.clone(),
+            (None, Some(p), None) => {
+                let len = u32::from_le_bytes(p[..4].try_into().unwrap()) as usize;
+                let window: String =
+                    (0..len).map(|k| ['A', 'C', 'G', 'T'][(p[4 + k / 4] >> (2 * (k % 4))) as usize & 3]).collect();
+                window
+            }
+            (None, None, Some(patch)) => {
+                let base = base_ids[i].as_ref().unwrap();
+                let at = offsets[i].unwrap() as usize;
+                let (_, base) = rows.iter().rev().find(|(k, _)| k == base).expect("a patch's base precedes it");
+                format!("{}{patch}{}", &base[..at], &base[at + patch.len()..])
+            }
+            other => panic!("{}: row {id} has not exactly one form: {other:?}", path.display()),
+        };
+        rows.push((id, window));
+    }
+    rows
 }
 
 /// Sets the immutable attribute on a folder for the guard's lifetime (where the filesystem and user allow):
