@@ -37,6 +37,18 @@ workflow {
               "workflows/examples/config.yaml) or --${missing[0]} VALUE, or run -profile test")
     }
 
+    // No image is published (containers/README.md): with -profile docker/apptainer the default CHANGE-ME is refused.
+    if (workflow.containerEngine) {
+        def kinds = params.device.toString().startsWith('cuda') ? ['cpu', 'gpu'] : ['cpu']
+        def unset = kinds.findAll { kind -> !params.containers?.get(kind) || params.containers.get(kind) == 'CHANGE-ME' }
+        if (unset) {
+            error("enformer-vep: containers: ${unset.join(' and ')} not set (CHANGE-ME). No image is published: build " +
+                  "it with `docker build -f containers/Dockerfile -t enformer-vep:0.1.0 .` (Dockerfile.cuda for gpu; " +
+                  "Apptainer: containers/README.md), push it to your registry or keep the .sif, and set " +
+                  "containers: {cpu: ..., gpu: ...} in your -params-file")
+        }
+    }
+
     def ch_variants
     def ch_genome
     def ch_genome_index

@@ -17,7 +17,7 @@ include { ENFORMER_VEP; NAMESPACE; EXTRACT_SEQS; CHECK_CACHE; PREDICT; MERGE } f
 process REPORT_SCORES {
     tag "${scores.name}"
     label 'process_single'
-    container 'ghcr.io/enformer-vep/enformer-vep:0.1.0'
+    container 'enformer-vep:0.1.0'
 
     input:
     path scores

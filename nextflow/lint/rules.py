@@ -21,7 +21,9 @@ STEPS = {"NAMESPACE", "EXTRACT_SEQS", "CHECK_CACHE", "PREDICT", "MERGE", "REPORT
 HELPERS = {"DEMO_DATA"}
 # Steps that read or write the shared cache: they get it as `val cache_dir` (a string, never staged) and bind it.
 CACHE_STEPS = {"CHECK_CACHE", "PREDICT", "MERGE"}
-IMAGE = re.compile(r"^(?:docker://)?[a-z0-9.-]+(?::[0-9]+)?(?:/[a-z0-9._-]+)+:[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+# [registry[:port]/][path/]name:tag; a bare name:tag is the image `docker build -t` made locally (no image of
+# ours is published, so the modules' defaults are the tags containers/README.md builds).
+IMAGE = re.compile(r"^(?:docker://)?(?:[a-z0-9.-]+(?::[0-9]+)?/)?(?:[a-z0-9._-]+/)*[a-z0-9._-]+:[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
 
 def _text(path: str) -> str:

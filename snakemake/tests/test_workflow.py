@@ -288,3 +288,16 @@ def test_bad_config_is_rejected_at_start_with_the_field_named(data, tmp_path):
     assert out.returncode != 0
     assert "shard_sise" in out.stderr
     assert not (tmp_path / "results").exists()
+
+
+def test_container_placeholder_is_rejected_at_start_with_the_build_step_named(data, tmp_path):
+    # No image is published: the default `containers` are CHANGE-ME, refused when containers would be used.
+    config = write_config(tmp_path / "config.yaml", data, tmp_path / "cache", tmp_path / "results")
+    out = snakemake(config, tmp_path, "--software-deployment-method", "apptainer", "--dry-run", check=False)
+    assert out.returncode != 0
+    message = out.stdout + out.stderr  # Snakemake prints an error at parse time on stdout
+    assert "containers: cpu is not set ('CHANGE-ME')" in message
+    assert "containers/Dockerfile" in message
+    assert not (tmp_path / "results").exists()
+    # Without containers the placeholder is not used.
+    assert snakemake(config, tmp_path, "--dry-run").returncode == 0

@@ -39,9 +39,36 @@ NAMESPACE = (
 )
 
 
+# The images are the user's own (containers/README.md): the configuration's default is this placeholder, and
+# a run that would use containers with it stops at start and says how to build and name them.
+IMAGE_PLACEHOLDER = "CHANGE-ME"
+
+
 def container_for(step):
     images = config["containers"]
     return images["gpu"] if step == "predict" and CUDA else images["cpu"]
+
+
+def check_images():
+    settings = getattr(workflow, "deployment_settings", None)
+    methods = getattr(settings, "deployment_method", None) or ()
+    if not any(getattr(m, "name", "") == "APPTAINER" for m in methods):
+        return
+    builds = {
+        "cpu": "containers/Dockerfile (or containers/enformer-vep.def)",
+        "gpu": "containers/Dockerfile.cuda (or containers/enformer-vep-cuda.def)",
+    }
+    for kind in ["cpu", "gpu"] if CUDA else ["cpu"]:
+        if config["containers"][kind] in ("", IMAGE_PLACEHOLDER):
+            raise ValueError(
+                f"enformer-vep: containers: {kind} is not set ({config['containers'][kind]!r}). No image is "
+                f"published: build the image with {builds[kind]} as containers/README.md shows, push it to "
+                f"your registry or keep the .sif, and set containers: {kind}: docker://REGISTRY/enformer-vep:TAG "
+                f"or /path/to/enformer-vep.sif in your configuration."
+            )
+
+
+check_images()
 
 
 def step_resources(kind, **defaults):

@@ -4,7 +4,7 @@
 process CHECK_CACHE {
     tag "${shard_id}"
     label 'process_single'
-    container 'ghcr.io/enformer-vep/enformer-vep:0.1.0'
+    container 'enformer-vep:0.1.0'
     // The cache is a shared folder outside the work directory: never staged, bound into the container.
     containerOptions "${ workflow.containerEngine in ['singularity', 'apptainer'] ? "-B ${cache_dir}" : "-v ${cache_dir}:${cache_dir}" }"
     // Always re-check: the answer depends on the cache's contents, which other runs change. With -resume this

@@ -3,7 +3,7 @@
 process DEMO_DATA {
     tag "demo"
     label 'process_single'
-    container 'ghcr.io/enformer-vep/enformer-vep:0.1.0'
+    container 'enformer-vep:0.1.0'
 
     output:
     path "demo/variants.kunkle.txt", emit: variants

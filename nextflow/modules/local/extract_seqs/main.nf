@@ -3,7 +3,7 @@
 process EXTRACT_SEQS {
     tag "${variants.name}"
     label 'process_medium'
-    container 'ghcr.io/enformer-vep/enformer-vep:0.1.0'
+    container 'enformer-vep:0.1.0'
 
     input:
     path variants     // GWAS table or VCF (plain, gzip or bgzip)

@@ -4,7 +4,7 @@
 process MERGE {
     tag "${variants.name}"
     label 'process_medium'
-    container 'ghcr.io/enformer-vep/enformer-vep:0.1.0'
+    container 'enformer-vep:0.1.0'
     containerOptions "${ workflow.containerEngine in ['singularity', 'apptainer'] ? "-B ${cache_dir}" : "-v ${cache_dir}:${cache_dir}" }"
 
     input:

@@ -6,7 +6,7 @@
 process NAMESPACE {
     tag "${model.name}"
     label 'process_single'
-    container 'ghcr.io/enformer-vep/enformer-vep:0.1.0'
+    container 'enformer-vep:0.1.0'
 
     input:
     path model // the ONNX model

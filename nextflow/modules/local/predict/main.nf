@@ -6,7 +6,7 @@
 process PREDICT {
     tag "${shard_id}"
     label 'process_gpu'
-    container "${ device.startsWith('cuda') ? 'ghcr.io/enformer-vep/enformer-vep:0.1.0-cuda' : 'ghcr.io/enformer-vep/enformer-vep:0.1.0' }"
+    container "${ device.startsWith('cuda') ? 'enformer-vep:0.1.0-cuda' : 'enformer-vep:0.1.0' }"
     containerOptions "${ workflow.containerEngine in ['singularity', 'apptainer'] ? "-B ${cache_dir}${ device.startsWith('cuda') ? ' --nv' : '' }" : "-v ${cache_dir}:${cache_dir}${ device.startsWith('cuda') ? ' --gpus all' : '' }" }"
 
     input:

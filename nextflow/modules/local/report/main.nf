@@ -3,7 +3,7 @@
 process REPORT {
     tag "${scores.name}"
     label 'process_single'
-    container 'ghcr.io/enformer-vep/enformer-vep:0.1.0'
+    container 'enformer-vep:0.1.0'
 
     input:
     path scores     // scores.parquet from MERGE
