@@ -262,8 +262,8 @@ pub struct DemoArgs {
     /// Total genome size in bp, split over three contigs.
     #[arg(long, default_value_t = 1_200_000)]
     pub genome_size: u64,
-    /// Number of random SNV rows; a few more rows follow that show every other status (a ref mismatch,
-    /// indels, an allele too long, an unknown contig, ...).
+    /// Number of random SNV rows; 8 more rows follow that show indels and every other status (a ref
+    /// mismatch, an allele too long, an unknown contig, ...): N + 8 rows, 208 by default.
     #[arg(long, default_value_t = 200)]
     pub variants: usize,
 }
