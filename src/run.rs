@@ -2,12 +2,12 @@
 //! The intermediate files are the same as the split steps write (under the work folder), so a run can be
 //! resumed or continued with the split steps, and a second run with the same cache computes nothing.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use crate::cache::legacy::LegacyCache;
-use crate::cache::Fingerprint;
+use crate::cache::{Cache, Fingerprint};
 use crate::check_cache::{check_cache, CheckOptions};
 use crate::extract::{extract_seqs, ExtractOptions, Manifest};
 use crate::merge::{merge, MergeOptions, MergeReport, MissingEntries};
@@ -32,6 +32,8 @@ pub struct RunOptions {
     pub work_dir: PathBuf,
     /// The legacy tool's cache folder: windows it holds are not predicted but read from it by merge.
     pub legacy: Option<LegacyCache>,
+    /// Remove the work folder's files after a run with no failed sequence (`remove_work_files`).
+    pub remove_work: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -44,15 +46,29 @@ pub struct RunReport {
     pub merge: MergeReport,
 }
 
+/// Fails when the run will certainly need the model and ONNX Runtime's library cannot be found: a cache with
+/// no namespace at all (and no legacy cache) holds none of the windows. Called before anything is written;
+/// a cache that may hold everything is given the benefit of the doubt (a warm run needs no library), and
+/// `run_pipeline` then loads the library after check-cache, before predicting anything.
+pub fn check_runtime_up_front(cache: &Path, legacy: bool) -> anyhow::Result<()> {
+    let cache_empty = Cache::open(cache).map_or(true, |c| !c.has_namespaces());
+    if cache_empty && !legacy {
+        crate::model::runtime::locate()?;
+    }
+    Ok(())
+}
+
 pub fn run_pipeline(opts: &RunOptions, mode: ProgressMode) -> anyhow::Result<RunReport> {
     // Problems merge would only find at the end are reported before hours of prediction.
     crate::merge::check_stats_for_store(opts.fingerprint.store, &opts.stats)?;
+    check_runtime_up_front(&opts.cache, opts.legacy.is_some())?;
     let extract_dir = opts.extract.out_dir.clone();
     let manifest = extract_seqs(&opts.extract, mode)?;
     let mut totals = (0u64, 0u64, 0u64, 0u64);
     let mut legacy = opts.legacy.clone();
     // Two rounds at most: merge moves corrupt entries aside, and the second round recomputes them.
     for round in 0..2 {
+        let mut todos = Vec::new();
         for shard in &manifest.shards {
             let name = format!("shard-{:05}", shard.shard);
             let todo = opts.work_dir.join("todo").join(format!("{name}.todo.parquet"));
@@ -71,9 +87,16 @@ pub fn run_pipeline(opts: &RunOptions, mode: ProgressMode) -> anyhow::Result<Run
                 totals.0 += check.sequences;
                 totals.2 += check.cached;
             }
-            if check.missing == 0 {
-                continue;
+            if check.missing > 0 {
+                todos.push((name, todo));
             }
+        }
+        // All shards checked before any prediction: a missing or broken library is reported before hours of
+        // work, and a run with everything cached never loads it.
+        if !todos.is_empty() {
+            crate::model::runtime::environment()?;
+        }
+        for (name, todo) in todos {
             let p = predict(
                 &PredictOptions {
                     sequences: todo,
@@ -108,6 +131,9 @@ pub fn run_pipeline(opts: &RunOptions, mode: ProgressMode) -> anyhow::Result<Run
         );
         match merged {
             Ok(report) => {
+                if opts.remove_work && totals.3 == 0 {
+                    remove_work_files(&opts.work_dir, &extract_dir)?;
+                }
                 return Ok(RunReport {
                     extract: manifest,
                     sequences: totals.0,
@@ -115,7 +141,7 @@ pub fn run_pipeline(opts: &RunOptions, mode: ProgressMode) -> anyhow::Result<Run
                     cached: totals.2,
                     failed: totals.3,
                     merge: report,
-                })
+                });
             }
             Err(e) if round == 0 && totals.3 == 0 && e.downcast_ref::<MissingEntries>().is_some() => {
                 eprintln!("run: {e}; recomputing them");
@@ -128,4 +154,24 @@ pub fn run_pipeline(opts: &RunOptions, mode: ProgressMode) -> anyhow::Result<Run
         }
     }
     anyhow::bail!("run: cache entries still missing after recomputing them")
+}
+
+/// Removes what `run` wrote to the work folder (the extract folder, todo/, the model digest's memo), then the
+/// folder itself if that left it empty. Never the folder recursively: `--work-dir` may name a folder that
+/// holds the user's other files.
+fn remove_work_files(work_dir: &Path, extract_dir: &Path) -> anyhow::Result<()> {
+    let gone = |r: std::io::Result<()>, p: &Path| match r {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(anyhow::anyhow!("cannot remove {}: {e}", p.display()))
+        }
+        _ => Ok(()),
+    };
+    for dir in [extract_dir.to_path_buf(), work_dir.join("todo")] {
+        gone(std::fs::remove_dir_all(&dir), &dir)?;
+    }
+    let memo = work_dir.join("namespace.json");
+    gone(std::fs::remove_file(&memo), &memo)?;
+    // Not empty (the user's own files): kept, which is not an error.
+    let _ = std::fs::remove_dir(work_dir);
+    Ok(())
 }

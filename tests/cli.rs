@@ -244,3 +244,102 @@ fn extract_reports_stage_times_in_the_manifest_and_its_last_line() {
     let last = err.lines().rfind(|l| l.contains("busy:")).unwrap_or_else(|| panic!("no stage times in\n{err}"));
     assert!(last.contains("variants (") && last.contains("windows (") && last.contains("hash"), "{last}");
 }
+
+/// Issue 14: `--version` names the build's git revision (or says it is unknown, from a tarball).
+#[test]
+fn version_names_the_git_revision() {
+    let out = bin().arg("--version").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0));
+    let rev = text.split("(rev ").nth(1).and_then(|r| r.strip_suffix(")\n")).unwrap_or_else(|| panic!("{text}"));
+    assert!(text.starts_with(&format!("enformer-vep {} ", env!("CARGO_PKG_VERSION"))), "{text}");
+    assert!(rev == "unknown" || (rev.len() >= 7 && rev.chars().all(|c| c.is_ascii_hexdigit())), "{text}");
+    let git = std::process::Command::new("git").args(["rev-parse", "--short", "HEAD"]).output();
+    if let Some(git) = git.ok().filter(|g| g.status.success()) {
+        // Built from this checkout: the revision is HEAD's (or an ancestor's, if HEAD moved since the build).
+        let head = String::from_utf8_lossy(&git.stdout).trim().to_string();
+        let ancestor = std::process::Command::new("git").args(["merge-base", "--is-ancestor", rev, "HEAD"]).status();
+        assert!(rev == head || ancestor.is_ok_and(|s| s.success()), "{rev} vs HEAD {head}");
+    }
+}
+
+/// Issue 14: completions parse in bash; the man page is roff whose first request after clap_mangen's string
+/// definitions is `.TH`, and groff (when installed) renders it without warnings.
+#[test]
+fn completions_and_man_page_are_valid() {
+    let out = bin().args(["completions", "bash"]).output().unwrap();
+    assert!(out.status.success() && out.stdout.len() > 1000);
+    let script = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(script.path(), &out.stdout).unwrap();
+    let parse = std::process::Command::new("bash").arg("-n").arg(script.path()).output().unwrap();
+    assert!(parse.status.success(), "{}", String::from_utf8_lossy(&parse.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("setup-ort") && text.contains("--remove-work"), "all subcommands and flags");
+    for shell in ["zsh", "fish"] {
+        assert!(bin().args(["completions", shell]).output().unwrap().status.success());
+    }
+    assert_eq!(bin().args(["completions", "tcsh"]).output().unwrap().status.code(), Some(2));
+
+    let man = bin().arg("man").output().unwrap();
+    assert!(man.status.success());
+    let roff = String::from_utf8_lossy(&man.stdout).into_owned();
+    let first = roff
+        .lines()
+        .find(|l| !l.starts_with(".ie") && !l.starts_with(".el") && !l.starts_with(".\\\""))
+        .unwrap_or_default();
+    assert!(first.starts_with(".TH enformer-vep 1"), "{first}");
+    assert!(roff.contains(".SH SUBCOMMANDS") && roff.contains("setup\\-ort"), "{roff}");
+    let groff = std::process::Command::new("groff")
+        .args(["-k", "-man", "-Tutf8", "-ww", "-z"]) // -k: preconv, as man(1) runs it, for UTF-8 help text
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn();
+    match groff {
+        Ok(mut g) => {
+            use std::io::Write;
+            g.stdin.take().unwrap().write_all(roff.as_bytes()).unwrap();
+            let done = g.wait_with_output().unwrap();
+            let warnings = String::from_utf8_lossy(&done.stderr);
+            assert!(done.status.success() && warnings.trim().is_empty(), "groff: {warnings}");
+        }
+        Err(_) => tally("skip groff check of the man page (no groff)"),
+    }
+}
+
+/// Issue 14 item 5: what the README and help promise about demo-data, summary entries and the CENTER bins is
+/// what the code does.
+#[test]
+fn readme_promises_match_the_code() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    assert!(!readme.contains("cargo install --path"), "`cargo install` without --locked in the README");
+
+    // demo-data: N + 8 rows, as its help and the README say.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    run_ok(&["demo-data", "--out-dir", d.to_str().unwrap(), "--genome-size", "300000", "--variants", "3"]);
+    let rows = std::fs::read_to_string(d.join("variants.kunkle.txt")).unwrap().lines().count() - 1;
+    assert_eq!(rows, 3 + 8);
+    let help = String::from_utf8_lossy(&bin().args(["demo-data", "--help"]).output().unwrap().stdout).into_owned();
+    assert!(help.contains("N + 8 rows, 208 by default"), "{help}");
+    assert!(readme.contains("so N + 8 rows (208 by default)"));
+
+    // Summary entries of Enformer (5,313 human tracks): 6 float64 rows before zstd, the same in both places.
+    let kb = format!("{} kB before zstd", (6 * 5313 * 8 + 128) / 1000);
+    let config = std::fs::read_to_string(root.join("workflows/examples/config.yaml")).unwrap();
+    assert!(readme.contains(&kb) && config.contains(&kb), "{kb}");
+
+    // The CENTER bins: the README quotes the scores footer verbatim.
+    let out = d.join("s.parquet");
+    run_tiny(&d.join("variants.kunkle.txt"), &d.join("genome.fa"), &d.join("cache"), &out, &[]);
+    let file = std::fs::File::open(&out).unwrap();
+    let meta =
+        parquet::file::reader::FileReader::metadata(&parquet::file::reader::SerializedFileReader::new(file).unwrap())
+            .file_metadata()
+            .key_value_metadata()
+            .cloned()
+            .unwrap_or_default();
+    let center = meta.iter().find(|kv| kv.key == "enformer_vep.center").and_then(|kv| kv.value.clone()).unwrap();
+    assert_eq!(center, "bins 443-452 inclusive (variant bin 447)");
+    assert!(readme.contains(&format!("`enformer_vep.center`: `{center}`")) && readme.contains("443–452 inclusive"));
+}

@@ -128,6 +128,13 @@ impl Cache {
         &self.root
     }
 
+    /// Whether any model's namespace folder exists: without one, nothing is cached for any model and a run
+    /// will certainly predict (a cheap test, made before the namespace is known).
+    pub fn has_namespaces(&self) -> bool {
+        fs::read_dir(self.root.join(LAYOUT_VERSION))
+            .is_ok_and(|mut dir| dir.any(|e| e.is_ok_and(|e| e.file_type().is_ok_and(|t| t.is_dir()))))
+    }
+
     pub fn namespace(&self, fingerprint: &Fingerprint) -> Namespace {
         let id = fingerprint.id();
         Namespace {

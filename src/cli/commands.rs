@@ -86,6 +86,8 @@ fn default_manifest(sequences: &std::path::Path) -> PathBuf {
 }
 
 pub fn predict(a: PredictArgs, threads: Option<usize>, mode: ProgressMode) -> anyhow::Result<i32> {
+    // Before hashing the model (a 1 GB read for Enformer): predict cannot do anything without the library.
+    crate::model::runtime::locate()?;
     let opts = PredictOptions {
         fingerprint: a.model.fingerprint()?,
         model_options: a.model.model_options(a.runtime.device()?, threads),
@@ -134,6 +136,7 @@ pub fn run_all(a: RunArgs, threads: Option<usize>, mode: ProgressMode) -> anyhow
     });
     // Before anything is written to the work folder (the model digest's memo included).
     crate::merge::check_stats_for_store(a.model.store, &a.score.stats)?;
+    crate::run::check_runtime_up_front(&a.cache, a.legacy_cache.is_some())?;
     let opts = RunOptions {
         extract: a.input.extract_options(work_dir.join("extract"), a.model.window)?,
         cache: a.cache,
@@ -148,6 +151,7 @@ pub fn run_all(a: RunArgs, threads: Option<usize>, mode: ProgressMode) -> anyhow
         out: a.out,
         work_dir,
         legacy: legacy_cache(a.legacy_cache.as_deref())?,
+        remove_work: a.remove_work,
     };
     let r = run_pipeline(&opts, mode)?;
     print_extract(&r.extract, &opts.extract.out_dir);

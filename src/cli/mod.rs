@@ -5,6 +5,7 @@ mod args;
 mod cache;
 mod commands;
 mod config;
+mod install;
 
 use std::path::PathBuf;
 
@@ -15,10 +16,14 @@ pub use args::{InputArgs, ModelArgs, RuntimeArgs, ScoreArgs};
 use crate::progress::ProgressMode;
 use crate::window::DEFAULT_WINDOW;
 
+/// `--version`: the crate's version and the git revision it was built from (build.rs; "unknown" from a
+/// tarball), since a report of a bug needs the exact build.
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (rev ", env!("ENFORMER_VEP_GIT_REV"), ")");
+
 #[derive(Debug, Parser)]
 #[command(
     name = "enformer-vep",
-    version,
+    version = VERSION,
     about = "Enformer variant-effect scores for GWAS tables, as workflow-friendly steps that exchange Parquet"
 )]
 pub struct Cli {
@@ -68,6 +73,12 @@ pub enum Command {
     /// Cache maintenance: stats, verify, gc, import-legacy.
     #[command(subcommand)]
     Cache(cache::CacheCommand),
+    /// Install ONNX Runtime's library where any enformer-vep binary finds it (per-user data folder).
+    SetupOrt(install::SetupOrtArgs),
+    /// Shell completion script on stdout (e.g. `enformer-vep completions bash > ~/.local/share/bash-completion/completions/enformer-vep`).
+    Completions(install::CompletionsArgs),
+    /// Man page (roff) on stdout (e.g. `enformer-vep man > ~/.local/share/man/man1/enformer-vep.1`).
+    Man,
 }
 
 #[derive(Debug, Args)]
@@ -181,6 +192,10 @@ pub struct RunArgs {
     /// The legacy Python tool's cache folder ({sha256}.pkl.gz): windows it holds are read, not predicted.
     #[arg(long, value_name = "OLD_DIR")]
     pub legacy_cache: Option<PathBuf>,
+    /// Remove the work folder's files (extract/, todo/, namespace.json) after a run that scored everything;
+    /// a failed run keeps them, so that the next run resumes. `report` then finds no manifest by default.
+    #[arg(long)]
+    pub remove_work: bool,
 }
 
 #[derive(Debug, Args)]
@@ -247,8 +262,8 @@ pub struct DemoArgs {
     /// Total genome size in bp, split over three contigs.
     #[arg(long, default_value_t = 1_200_000)]
     pub genome_size: u64,
-    /// Number of random SNV rows; a few more rows follow that show every other status (a ref mismatch,
-    /// indels, an allele too long, an unknown contig, ...).
+    /// Number of random SNV rows; 8 more rows follow that show indels and every other status (a ref
+    /// mismatch, an allele too long, an unknown contig, ...): N + 8 rows, 208 by default.
     #[arg(long, default_value_t = 200)]
     pub variants: usize,
 }
@@ -286,6 +301,9 @@ pub fn run() -> anyhow::Result<i32> {
         Command::Report(a) => commands::report(a),
         Command::Plot(a) => commands::plot(a),
         Command::Cache(c) => cache::run(c, mode),
+        Command::SetupOrt(a) => install::setup_ort(a),
+        Command::Completions(a) => install::completions(a),
+        Command::Man => install::man(),
         Command::DemoData(a) => {
             let files = crate::demo::write_demo(&a.out_dir, a.genome_size, a.variants)?;
             eprintln!("wrote {} and {}", files.genome.display(), files.variants.display());

@@ -23,7 +23,7 @@ pub enum ModelError {
     Load { path: String, msg: String },
     #[error("model {path} does not fit: {msg}")]
     Contract { path: String, msg: String },
-    #[error("cannot use CUDA device {device}: {msg}; fix: install the CUDA build of ONNX Runtime (`bash scripts/setup-ort --gpu`, needs CUDA 12 + cuDNN 9 and an NVIDIA driver), check `nvidia-smi`, or run with --device cpu")]
+    #[error("cannot use CUDA device {device}: {msg}; fix: install the CUDA build of ONNX Runtime (`enformer-vep setup-ort --gpu`, or `bash scripts/setup-ort --gpu` for a checkout's target/release binary; needs CUDA 12 + cuDNN 9 and an NVIDIA driver), check `nvidia-smi`, or run with --device cpu")]
     Cuda { device: i32, msg: String },
     #[error("model run failed: {0}")]
     Run(String),

@@ -167,6 +167,8 @@ fn run_full_batch(model: &mut Model, onehot: &[f32], n: usize, batch_size: usize
 
 pub fn predict(opts: &PredictOptions, mode: ProgressMode) -> anyhow::Result<PredictSummary> {
     anyhow::ensure!(opts.batch_size > 0, "--batch-size must be at least 1");
+    // Every sequence needs the model: no library, no point reading anything.
+    crate::model::runtime::locate()?;
     let started = Instant::now();
     let cache = Cache::open(&opts.cache)?;
     let ns = cache.namespace(&opts.fingerprint);
