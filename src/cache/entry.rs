@@ -252,12 +252,24 @@ pub fn decode_expecting(
 
 /// Buffers reused from one entry read to the next by one thread: the file's bytes, the decompressed `.npy`,
 /// and spare value vectors (full entries' data, handed back with [`ReadBuffers::recycle`] when used). A
-/// merge of thousands of 19 MB entries then allocates a few entries' worth per thread, once.
-#[derive(Debug, Default)]
+/// merge of thousands of 19 MB entries then allocates a few entries' worth per thread, once. The zstd
+/// decompression context is kept too: creating one per entry cost more than decompressing a summary entry.
+#[derive(Default)]
 pub struct ReadBuffers {
     pub(crate) file: Vec<u8>,
     raw: Vec<u8>,
     spare: Vec<Vec<f32>>,
+    decompressor: zstd::bulk::Decompressor<'static>,
+}
+
+impl std::fmt::Debug for ReadBuffers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReadBuffers")
+            .field("file", &self.file.capacity())
+            .field("raw", &self.raw.capacity())
+            .field("spare", &self.spare.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl ReadBuffers {
@@ -315,8 +327,11 @@ pub fn decode_with(
     raw.clear();
     raw.try_reserve_exact(size as usize).map_err(|e| corrupt(format!("cannot allocate {size} bytes: {e}")))?;
     // Decompresses into the spare capacity (no zero-filling first); fails if the frame holds more than `size`.
-    zstd::bulk::Decompressor::new()
-        .and_then(|mut d| d.decompress_to_buffer(bytes, raw))
+    // A failed frame leaves the context mid-frame: the next call starts a new frame (zstd resets the session
+    // at each one-shot decompression), so reuse after an error is safe.
+    buffers
+        .decompressor
+        .decompress_to_buffer(bytes, raw)
         .map_err(|e| corrupt(format!("{e} (checksum mismatch or truncation)")))?;
     if raw.len() as u64 != size {
         return Err(corrupt("decompressed size differs from the frame header".into()));
@@ -466,6 +481,27 @@ mod tests {
         // Flipping the output along bins flips the sums.
         let reversed: Vec<f32> = out.chunks_exact(tracks).rev().flatten().copied().collect();
         assert_eq!(summarize(&reversed, tracks, 4..7), sums.flipped());
+    }
+
+    /// One thread's buffers (and zstd context) serve every read: a corrupt or truncated entry in between
+    /// leaves nothing behind that changes the next entry's values.
+    #[test]
+    fn reused_buffers_read_good_entries_after_bad_ones() {
+        let (bins, tracks) = (12, 5);
+        let expect = Expect::exact(bins, tracks);
+        let mut buffers = ReadBuffers::default();
+        for (i, store) in [StoreMode::Float32, StoreMode::Summary, StoreMode::Float32].into_iter().enumerate() {
+            let out: Vec<f32> = output(bins, tracks).iter().map(|v| v + i as f32).collect();
+            let bytes = encode(store, &out, bins, tracks, 4..8, &ID).unwrap();
+            let mut flipped = bytes.clone();
+            flipped[bytes.len() / 2] ^= 0x10;
+            for bad in [&flipped[..], &bytes[..bytes.len() / 2]] {
+                assert!(decode_with(bad, store, expect, &ID, Binding::Required, &mut buffers).is_err());
+            }
+            let got = decode_with(&bytes, store, expect, &ID, Binding::Required, &mut buffers).unwrap().data;
+            assert_eq!(got, decode(&bytes, store, bins, tracks, &ID).unwrap(), "entry {i} read with used buffers");
+            buffers.recycle(got);
+        }
     }
 
     #[test]
