@@ -97,9 +97,44 @@ pub struct Decoded {
 #[derive(Debug, Clone, PartialEq)]
 pub enum EntryData {
     /// [bins, tracks], row-major.
-    Full(Vec<f32>),
+    Full(Values),
     /// Per-track sums, split at the stitch bin.
     Summary(Sums),
+}
+
+/// A full entry's values, [bins, tracks] row-major, as a slice of the buffer they were decoded in (a float32
+/// entry is decompressed in place, its header ahead of the values): no copy to move them to the front.
+#[derive(Debug, Clone, Default)]
+pub struct Values {
+    buf: Vec<f32>,
+    start: usize,
+    len: usize,
+}
+
+impl Values {
+    /// The buffer, for the next read to fill.
+    pub fn into_buffer(self) -> Vec<f32> {
+        self.buf
+    }
+}
+
+impl From<Vec<f32>> for Values {
+    fn from(buf: Vec<f32>) -> Values {
+        Values { len: buf.len(), start: 0, buf }
+    }
+}
+
+impl std::ops::Deref for Values {
+    type Target = [f32];
+    fn deref(&self) -> &[f32] {
+        &self.buf[self.start..self.start + self.len]
+    }
+}
+
+impl PartialEq for Values {
+    fn eq(&self, other: &Values) -> bool {
+        **self == **other
+    }
 }
 
 /// Rows of a summary entry.
@@ -280,7 +315,7 @@ impl ReadBuffers {
     pub fn recycle(&mut self, data: EntryData) {
         if let EntryData::Full(v) = data {
             if self.spare.len() < Self::MAX_SPARE {
-                self.spare.push(v);
+                self.spare.push(v.into_buffer());
             }
         }
     }
@@ -323,22 +358,34 @@ pub fn decode_with(
             "the frame claims {size} bytes, more than an entry of this shape can hold ({max})"
         )));
     }
-    let raw = &mut buffers.raw;
-    raw.clear();
-    raw.try_reserve_exact(size as usize).map_err(|e| corrupt(format!("cannot allocate {size} bytes: {e}")))?;
-    // Decompresses into the spare capacity (no zero-filling first); fails if the frame holds more than `size`.
+    let size = size as usize;
+    // A float32 entry is decompressed straight into the value vector it is read as (its `.npy` header ahead of
+    // the values), which saves a copy of 19 MB an entry; other stores go through the byte buffer.
+    let in_place = store == StoreMode::Float32 && cfg!(target_endian = "little");
+    let mut values = if in_place { ReadBuffers::values(&mut buffers.spare) } else { Vec::new() };
+    let failed = |e: std::io::Error| corrupt(format!("{e} (checksum mismatch or truncation)"));
     // A failed frame leaves the context mid-frame: the next call starts a new frame (zstd resets the session
     // at each one-shot decompression), so reuse after an error is safe.
-    buffers
-        .decompressor
-        .decompress_to_buffer(bytes, raw)
-        .map_err(|e| corrupt(format!("{e} (checksum mismatch or truncation)")))?;
-    if raw.len() as u64 != size {
+    let written = if in_place {
+        let len = size.div_ceil(4);
+        values
+            .try_reserve_exact(len.saturating_sub(values.len()))
+            .map_err(|e| corrupt(format!("cannot allocate {size} bytes: {e}")))?;
+        // A recycled vector of the same shape is not written here; a new one is zeroed once.
+        values.resize(len, 0.0);
+        buffers.decompressor.decompress_to_buffer(bytes, &mut as_bytes_mut(&mut values)[..size]).map_err(failed)?
+    } else {
+        let raw = &mut buffers.raw;
+        raw.clear();
+        raw.try_reserve_exact(size).map_err(|e| corrupt(format!("cannot allocate {size} bytes: {e}")))?;
+        // Into the spare capacity (no zero-filling first); fails if the frame holds more than `size`.
+        buffers.decompressor.decompress_to_buffer(bytes, raw).map_err(failed)?
+    };
+    if written != size {
         return Err(corrupt("decompressed size differs from the frame header".into()));
     }
-    // Split borrows: the decompressed bytes are read while a spare vector is filled.
     let ReadBuffers { raw, spare, .. } = buffers;
-    let raw: &[u8] = raw;
+    let raw: &[u8] = if in_place { &as_bytes_mut(&mut values)[..size] } else { raw };
     let (dtype, shape, offset) = npy::parse_header(raw).map_err(corrupt)?;
     let (want_dtype, want_rows) = match store {
         StoreMode::Float32 => (Dtype::F32, expect.bins),
@@ -368,21 +415,21 @@ pub fn decode_with(
     let bound = check_identity(trailer, id, binding)?;
     let shape2 = [shape[0], shape[1]];
     let data = match store {
+        StoreMode::Float32 if in_place && offset % 4 == 0 => {
+            let start = offset / 4;
+            EntryData::Full(Values { start, len: data.len() / 4, buf: values })
+        }
         StoreMode::Float32 => {
             let mut v = ReadBuffers::values(spare);
-            // Resizing a recycled vector of the same shape writes nothing; then one memcpy of the bytes.
-            v.resize(data.len() / 4, 0.0);
-            as_bytes_mut(&mut v).copy_from_slice(data);
-            if cfg!(target_endian = "big") {
-                v.iter_mut().for_each(|x| *x = f32::from_bits(u32::from_le(x.to_bits())));
-            }
-            EntryData::Full(v)
+            v.clear();
+            v.extend(data.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])));
+            EntryData::Full(v.into())
         }
         StoreMode::Float16 => {
             let mut v = ReadBuffers::values(spare);
             v.clear();
             v.extend(data.chunks_exact(2).map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32()));
-            EntryData::Full(v)
+            EntryData::Full(v.into())
         }
         StoreMode::Summary => {
             let v: Vec<f64> =
@@ -451,7 +498,7 @@ mod tests {
             tracks,
             &ID,
         );
-        assert_eq!(full.unwrap(), EntryData::Full(out.clone()));
+        assert_eq!(full.unwrap(), EntryData::Full(out.clone().into()));
         let EntryData::Full(h) = decode(
             &encode(StoreMode::Float16, &out, bins, tracks, 4..8, &ID).unwrap(),
             StoreMode::Float16,
@@ -594,7 +641,7 @@ mod tests {
         };
         assert_eq!(
             read(&old, Binding::Optional).unwrap(),
-            Decoded { data: EntryData::Full(out.clone()), shape: [12, 5], bound: false }
+            Decoded { data: EntryData::Full(out.clone().into()), shape: [12, 5], bound: false }
         );
         assert_eq!(read(&old, Binding::Required).unwrap_err(), EntryError::Unbound);
         // Anything else after the array is corruption.

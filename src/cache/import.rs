@@ -200,7 +200,7 @@ mod tests {
             else {
                 panic!("{id} not imported")
             };
-            assert_eq!(got, out);
+            assert_eq!(*got, out[..]);
         }
         let again = import_legacy(&opts, ProgressMode::Quiet).unwrap();
         assert_eq!((again.imported, again.skipped_existing, again.failed), (0, 2, 2), "resumable");

@@ -98,12 +98,14 @@ impl LegacyArray {
     /// gives, without the round trip (float16 rounds, summary sums the `center` bins in float64).
     pub fn to_entry_data(&self, store: StoreMode, center: Range<usize>) -> Result<EntryData, EntryError> {
         match store {
-            StoreMode::Float32 => Ok(EntryData::Full(self.data.clone())),
+            StoreMode::Float32 => Ok(EntryData::Full(self.data.clone().into())),
             StoreMode::Float16 => {
                 if let Some(&bad) = self.data.iter().find(|v| v.abs() > 65504.0 || v.is_nan()) {
                     return Err(EntryError::Float16Overflow(bad));
                 }
-                Ok(EntryData::Full(self.data.iter().map(|&v| half::f16::from_f32(v).to_f32()).collect()))
+                Ok(EntryData::Full(
+                    self.data.iter().map(|&v| half::f16::from_f32(v).to_f32()).collect::<Vec<f32>>().into(),
+                ))
             }
             StoreMode::Summary => Ok(EntryData::Summary(entry::summarize(&self.data, self.tracks, center))),
         }

@@ -205,7 +205,7 @@ mod tests {
             let read = store.read(&id, Expect::exact(16, 3));
             let w = store.warnings();
             if old {
-                assert_eq!(read.map(|(d, _)| d), Some(EntryData::Full(out.clone())));
+                assert_eq!(read.map(|(d, _)| d), Some(EntryData::Full(out.clone().into())));
                 assert!(
                     w.len() == 1 && w[0].starts_with("1 entries of ") && w[0].contains("without that check"),
                     "{w:?}"

@@ -398,11 +398,11 @@ mod tests {
     fn ensemble_mean_flip_and_stitch_match_the_definition() {
         let (members, outputs) = ensemble();
         let c = composer(&Stat::ALL);
-        let got = c.score(&members, |id: &str| outputs.get(id).map(|o| EntryData::Full(o.clone()))).unwrap();
+        let got = c.score(&members, |id: &str| outputs.get(id).map(|o| EntryData::Full(o.clone().into()))).unwrap();
         close(&got, &naive(&members, &outputs, &c.keep), 1e-6);
         // Without A′ (a substitution) the alt is A's mean unstitched.
         let subst: Vec<Member> = members.iter().filter(|m| m.role != Role::AltShifted).cloned().collect();
-        let got = c.score(&subst, |id: &str| outputs.get(id).map(|o| EntryData::Full(o.clone()))).unwrap();
+        let got = c.score(&subst, |id: &str| outputs.get(id).map(|o| EntryData::Full(o.clone().into()))).unwrap();
         close(&got, &naive(&subst, &outputs, &c.keep), 1e-6);
     }
 
@@ -412,7 +412,7 @@ mod tests {
         let stats = [Stat::Sad, Stat::LogSed, Stat::Center];
         let c = composer(&stats);
         let center = c.center.clone();
-        let full = c.score(&members, |id: &str| outputs.get(id).map(|o| EntryData::Full(o.clone()))).unwrap();
+        let full = c.score(&members, |id: &str| outputs.get(id).map(|o| EntryData::Full(o.clone().into()))).unwrap();
         let summ = c
             .score(&members, |id: &str| {
                 outputs.get(id).map(|o| EntryData::Summary(summarize(o, TRACKS, center.clone())))
@@ -431,7 +431,7 @@ mod tests {
     fn one_member_per_role_is_scored_straight_from_the_entries_bit_identical_to_the_profiles() {
         let outputs: HashMap<String, Vec<f32>> =
             ["r", "a", "s"].iter().enumerate().map(|(i, id)| (id.to_string(), output(i as u32 + 3))).collect();
-        let read = |id: &str| outputs.get(id).map(|o| EntryData::Full(o.clone()));
+        let read = |id: &str| outputs.get(id).map(|o| EntryData::Full(o.clone().into()));
         for strand in [Strand::Forward, Strand::Reverse] {
             for keep in [vec![2, 0], vec![0, 1, 2]] {
                 for with_shifted in [false, true] {
@@ -474,7 +474,7 @@ mod tests {
         let (ref_out, alt_out) = (output(1), output(2));
         let members = [member(Role::Ref, 0, Strand::Forward, "r"), member(Role::Alt, 0, Strand::Forward, "a")];
         let c = composer(&[Stat::Sad]);
-        let read = |id: &str| Some(EntryData::Full(if id == "r" { ref_out.clone() } else { alt_out.clone() }));
+        let read = |id: &str| Some(EntryData::Full(if id == "r" { ref_out.clone() } else { alt_out.clone() }.into()));
         let got = c.score(&members, read).unwrap();
         for (i, &t) in c.keep.iter().enumerate() {
             let (mut sr, mut sa) = (0f64, 0f64);
@@ -485,11 +485,11 @@ mod tests {
             assert_eq!(got[0][i], (sa - sr) as f32, "bit for bit");
         }
         assert_eq!(
-            c.score(&members, |id: &str| (id == "r").then(|| EntryData::Full(ref_out.clone()))),
+            c.score(&members, |id: &str| (id == "r").then(|| EntryData::Full(ref_out.clone().into()))),
             Err(ComposeError::Unreadable("a".into()))
         );
         assert_eq!(
-            c.score(&members[..1], |_: &str| Some(EntryData::Full(ref_out.clone()))),
+            c.score(&members[..1], |_: &str| Some(EntryData::Full(ref_out.clone().into()))),
             Err(ComposeError::NoMember(Role::Alt))
         );
     }
