@@ -87,6 +87,7 @@ fn extract(variants: &Path, genome: &Path, out: &Path, ensemble: &Ensemble) -> a
 }
 
 fn main() -> anyhow::Result<()> {
+    enformer_vep::allocator::keep_large_buffers();
     let n = env_or("BENCH_VARIANTS", 2000);
     let merge_n = env_or("BENCH_MERGE_VARIANTS", 100);
     let repeats = env_or("BENCH_REPEATS", 3).max(1);

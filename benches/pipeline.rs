@@ -28,6 +28,8 @@ fn main() -> anyhow::Result<()> {
     let genome_mb = env_or("BENCH_GENOME_MB", 50);
     let entries = env_or("BENCH_CACHE_ENTRIES", 1_000_000) as usize;
     let runs = env_or("BENCH_RUNS", 3).max(1) as usize;
+    // As the binary does at startup.
+    enformer_vep::allocator::keep_large_buffers();
     let tmp = tempfile::tempdir()?;
     println!("enformer-vep pipeline benchmark ({} threads)", rayon::current_num_threads());
     bench_extract(tmp.path(), snps, genome_mb, runs)?;

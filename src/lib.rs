@@ -3,6 +3,7 @@
 //! The library core knows nothing about the command line: each step (`extract`, `check_cache`, ...) takes a
 //! typed options struct and returns a typed report. `cli` turns flags and config files into those options.
 
+pub mod allocator;
 pub mod cache;
 pub mod check_cache;
 pub mod cli;

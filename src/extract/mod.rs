@@ -99,7 +99,6 @@ pub fn shard_file_name(shard: u32) -> String {
 
 pub fn extract_seqs(opts: &ExtractOptions, mode: ProgressMode) -> anyhow::Result<Manifest> {
     anyhow::ensure!(opts.shard_size > 0, "--shard-size must be at least 1");
-    keep_large_buffers();
     let genome = Genome::open(&opts.genome)?;
     let reader = VariantReader::open(&opts.variants, &opts.columns)?;
     let input_format = reader.format().to_string();
@@ -242,19 +241,6 @@ pub fn extract_seqs(opts: &ExtractOptions, mode: ProgressMode) -> anyhow::Result
     let path = opts.out_dir.join(MANIFEST);
     crate::fsutil::write_atomic(&path, &json).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(manifest)
-}
-
-/// Every window is a fresh 196-kb buffer, every row group a 12-MB one; glibc serves such sizes with their own
-/// mmap (or gives trimmed heap back to the system), so each was page-faulted and zeroed anew: ~15% of the
-/// run's CPU. Keeping them on the heap (freed memory is reused; the peak is still bounded by the chunks and row
-/// groups in flight) trades that for a resident set that does not shrink until the process ends.
-fn keep_large_buffers() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only changes glibc's allocation thresholds; it is safe to call at any time.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 64 << 20);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
-    }
 }
 
 /// Removes a previous run's manifest and shards first, so a crash never leaves a mix of old and new files
