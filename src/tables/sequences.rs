@@ -317,8 +317,7 @@ impl SequenceReader {
     pub fn open(path: &Path) -> Result<Self, TableError> {
         let shown = path.display().to_string();
         let rerr = |e: Box<dyn std::error::Error + Send + Sync>| TableError::Read { path: shown.clone(), source: e };
-        let expected = "a shard written by extract-seqs or a TODO file written by check-cache (seq_id, sequence)";
-        let builder = super::open_parquet(path, "sequence", expected)?;
+        let builder = open_table(path)?;
         let rows = builder.metadata().file_metadata().num_rows().max(0) as usize;
         let schema = builder.schema().clone();
         let has = |col: &str| schema.field_with_name(col).is_ok();
@@ -431,8 +430,7 @@ impl SequenceReader {
 /// keys.
 pub fn read_seq_ids(path: &Path) -> Result<Vec<String>, TableError> {
     let shown = path.display().to_string();
-    let expected = "a shard written by extract-seqs or a TODO file written by check-cache (seq_id, sequence)";
-    let builder = super::open_parquet(path, "sequence", expected)?;
+    let builder = open_table(path)?;
     let bad = |why: String| TableError::Schema { path: shown.clone(), what: "sequence", why };
     if builder.schema().field_with_name("seq_id").is_err() {
         return Err(bad("no 'seq_id' column; expected seq_id, sequence as written by extract-seqs".into()));
@@ -453,6 +451,14 @@ pub fn read_seq_ids(path: &Path) -> Result<Vec<String>, TableError> {
         }
     }
     Ok(ids)
+}
+
+/// Opens a sequence table, or says what was expected of the file.
+fn open_table(
+    path: &Path,
+) -> Result<parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder<std::fs::File>, TableError> {
+    let expected = "a shard written by extract-seqs or a TODO file written by check-cache (seq_id, sequence)";
+    super::open_parquet(path, "sequence", expected)
 }
 
 /// Values of a string or binary column as byte slices.
