@@ -58,46 +58,34 @@ pub(crate) fn open_parquet(
     ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| rerr(e.into()))
 }
 
-/// An ArrowWriter into a temp file beside `path`, renamed into place only by `finish`: a crashed or failed
-/// step never leaves a file that a workflow engine would take as complete output.
-pub(crate) struct AtomicParquet {
+/// The temp file beside an output path that becomes the output only when [`TempOutput::commit`] renames it into
+/// place; dropped before that, it removes the temp file. A crashed or failed step therefore never leaves a file
+/// that a workflow engine would take as complete output. Shared by both Parquet writers below.
+struct TempOutput {
     path: PathBuf,
     tmp: PathBuf,
-    writer: Option<ArrowWriter<File>>,
+    committed: bool,
 }
 
-impl AtomicParquet {
-    pub fn create(path: &Path, schema: arrow_schema::SchemaRef, props: WriterProperties) -> Result<Self, TableError> {
-        let werr = |e: Box<dyn std::error::Error + Send + Sync>| TableError::Write {
-            path: path.display().to_string(),
-            source: e,
-        };
+impl TempOutput {
+    fn create(path: &Path) -> Result<(Self, File), TableError> {
+        let werr = |e: std::io::Error| TableError::Write { path: path.display().to_string(), source: e.into() };
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| werr(e.into()))?;
+            std::fs::create_dir_all(parent).map_err(werr)?;
         }
-        fsutil::check_replaceable(path).map_err(|e| werr(e.into()))?;
+        fsutil::check_replaceable(path).map_err(werr)?;
         let tmp = fsutil::temp_path_for(path);
-        let file = File::create(&tmp).map_err(|e| werr(e.into()))?;
-        let writer = ArrowWriter::try_new(file, schema, Some(props)).map_err(|e| werr(e.into()))?;
-        Ok(AtomicParquet { path: path.to_path_buf(), tmp, writer: Some(writer) })
+        let file = File::create(&tmp).map_err(werr)?;
+        Ok((TempOutput { path: path.to_path_buf(), tmp, committed: false }, file))
     }
 
-    pub fn write(&mut self, batch: &arrow_array::RecordBatch) -> Result<(), TableError> {
-        let path = self.path.display().to_string();
-        let w = self
-            .writer
-            .as_mut()
-            .ok_or_else(|| TableError::Write { path: path.clone(), source: "writer already closed".into() })?;
-        w.write(batch).map_err(|e| TableError::Write { path: self.path.display().to_string(), source: e.into() })
-    }
-
-    pub fn finish(mut self) -> Result<(), TableError> {
-        let w = self.writer.take().ok_or_else(|| self.err("writer already closed".into()))?;
-        let file = w.into_inner().map_err(|e| self.err(e.into()))?;
+    /// Makes the written file durable and renames it over the output path.
+    fn commit(mut self, file: File) -> Result<(), TableError> {
         file.sync_all().map_err(|e| self.err(e.into()))?;
         drop(file);
         fsutil::check_replaceable(&self.path).map_err(|e| self.err(e.into()))?;
         std::fs::rename(&self.tmp, &self.path).map_err(|e| self.err(e.into()))?;
+        self.committed = true;
         fsutil::sync_dir(self.path.parent().unwrap_or(Path::new(".")));
         Ok(())
     }
@@ -107,11 +95,35 @@ impl AtomicParquet {
     }
 }
 
-impl Drop for AtomicParquet {
+impl Drop for TempOutput {
     fn drop(&mut self) {
-        if self.writer.is_some() {
+        if !self.committed {
             let _ = std::fs::remove_file(&self.tmp);
         }
+    }
+}
+
+/// An ArrowWriter into a [`TempOutput`]: the file appears under its name only once `finish` has written it
+/// whole.
+pub(crate) struct AtomicParquet {
+    out: TempOutput,
+    writer: ArrowWriter<File>,
+}
+
+impl AtomicParquet {
+    pub fn create(path: &Path, schema: arrow_schema::SchemaRef, props: WriterProperties) -> Result<Self, TableError> {
+        let (out, file) = TempOutput::create(path)?;
+        let writer = ArrowWriter::try_new(file, schema, Some(props)).map_err(|e| out.err(e.into()))?;
+        Ok(AtomicParquet { out, writer })
+    }
+
+    pub fn write(&mut self, batch: &arrow_array::RecordBatch) -> Result<(), TableError> {
+        self.writer.write(batch).map_err(|e| self.out.err(e.into()))
+    }
+
+    pub fn finish(self) -> Result<(), TableError> {
+        let file = self.writer.into_inner().map_err(|e| self.out.err(e.into()))?;
+        self.out.commit(file)
     }
 }
 
@@ -120,85 +132,40 @@ impl Drop for AtomicParquet {
 /// [`AtomicRowGroups::append`] writes their chunks, in the order the row groups were handed out. The file
 /// (with the same footer and Arrow schema as `AtomicParquet` writes) is renamed into place only by `finish`.
 pub(crate) struct AtomicRowGroups {
-    path: PathBuf,
-    tmp: PathBuf,
-    writer: Option<SerializedFileWriter<File>>,
+    out: TempOutput,
+    writer: SerializedFileWriter<File>,
     factory: ArrowRowGroupWriterFactory,
     handed_out: usize,
 }
 
 impl AtomicRowGroups {
     pub fn create(path: &Path, schema: arrow_schema::SchemaRef, props: WriterProperties) -> Result<Self, TableError> {
-        let mut atomic = AtomicParquet::create(path, schema, props)?;
-        // Taken out of `atomic`, whose drop then leaves the temp file alone: it is this writer's now.
-        let arrow = atomic.writer.take().ok_or_else(|| atomic.err("writer already closed".into()))?;
-        let tmp = atomic.tmp.clone();
-        match arrow.into_serialized_writer() {
-            Ok((writer, factory)) => {
-                Ok(AtomicRowGroups { path: path.to_path_buf(), tmp, writer: Some(writer), factory, handed_out: 0 })
-            }
-            Err(e) => {
-                let _ = std::fs::remove_file(&tmp);
-                Err(atomic.err(e.into()))
-            }
-        }
+        let AtomicParquet { out, writer } = AtomicParquet::create(path, schema, props)?;
+        let (writer, factory) = writer.into_serialized_writer().map_err(|e| out.err(e.into()))?;
+        Ok(AtomicRowGroups { out, writer, factory, handed_out: 0 })
     }
 
     /// Encoders of the next row group's columns, one per leaf column; `Send`, so they can run elsewhere.
     pub fn column_writers(&mut self) -> Result<Vec<ArrowColumnWriter>, TableError> {
-        let writers = self.factory.create_column_writers(self.handed_out).map_err(|e| self.err(e.into()))?;
+        let writers = self.factory.create_column_writers(self.handed_out).map_err(|e| self.out.err(e.into()))?;
         self.handed_out += 1;
         Ok(writers)
     }
 
     /// Appends one encoded row group (its column chunks in schema order).
     pub fn append(&mut self, chunks: Vec<ArrowColumnChunk>) -> Result<(), TableError> {
-        let path = self.path.display().to_string();
-        let werr = |e: parquet::errors::ParquetError| TableError::Write { path: path.clone(), source: e.into() };
-        let w = self
-            .writer
-            .as_mut()
-            .ok_or_else(|| TableError::Write { path: path.clone(), source: "writer already closed".into() })?;
-        let mut group = w.next_row_group().map_err(werr)?;
+        let err = |e: parquet::errors::ParquetError| self.out.err(e.into());
+        let mut group = self.writer.next_row_group().map_err(err)?;
         for chunk in chunks {
-            chunk.append_to_row_group(&mut group).map_err(werr)?;
+            chunk.append_to_row_group(&mut group).map_err(err)?;
         }
-        group.close().map_err(werr)?;
+        group.close().map_err(err)?;
         Ok(())
     }
 
-    pub fn finish(mut self) -> Result<(), TableError> {
-        let w = self.writer.take().ok_or_else(|| self.err("writer already closed".into()))?;
-        let done = (|| -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-            let file = w.into_inner()?;
-            file.sync_all()?;
-            drop(file);
-            fsutil::check_replaceable(&self.path)?;
-            std::fs::rename(&self.tmp, &self.path)?;
-            Ok(())
-        })();
-        match done {
-            Ok(()) => {
-                fsutil::sync_dir(self.path.parent().unwrap_or(Path::new(".")));
-                Ok(())
-            }
-            Err(e) => {
-                let _ = std::fs::remove_file(&self.tmp);
-                Err(self.err(e))
-            }
-        }
-    }
-
-    fn err(&self, source: Box<dyn std::error::Error + Send + Sync>) -> TableError {
-        TableError::Write { path: self.path.display().to_string(), source }
-    }
-}
-
-impl Drop for AtomicRowGroups {
-    fn drop(&mut self) {
-        if self.writer.is_some() {
-            let _ = std::fs::remove_file(&self.tmp);
-        }
+    pub fn finish(self) -> Result<(), TableError> {
+        let file = self.writer.into_inner().map_err(|e| self.out.err(e.into()))?;
+        self.out.commit(file)
     }
 }
 
