@@ -284,17 +284,21 @@ impl Namespace {
             Err(e) => return Lookup::Corrupt(format!("{}: {e}", path.display())),
         };
         let id = readfile::FileId::of(&meta);
+        // Taken out while `buffers` lends its other parts to the decoder, and put back on every path.
         let mut bytes = std::mem::take(&mut buffers.file);
-        let decoded = match readfile::read_opened_into(file, &meta, max, &mut bytes) {
+        let read = readfile::read_opened_into(file, &meta, max, &mut bytes);
+        let decoded = match read {
             Ok(()) => {
                 let (store, identity) = (self.fingerprint.store, self.identity(seq_id));
-                let decoded = entry::decode_with(&bytes, store, expect, &identity, self.binding(), buffers);
-                buffers.file = bytes;
-                decoded.map_err(|e| e.to_string())
+                entry::decode_with(&bytes, store, expect, &identity, self.binding(), buffers).map_err(|e| e.to_string())
             }
             Err(e @ readfile::ReadError::TooLarge { .. }) => Err(e.to_string()),
-            Err(e) => return Lookup::Corrupt(format!("{}: {e}", path.display())),
+            Err(e) => {
+                buffers.file = bytes;
+                return Lookup::Corrupt(format!("{}: {e}", path.display()));
+            }
         };
+        buffers.file = bytes;
         match decoded {
             Ok(decoded) => Lookup::Hit(decoded),
             Err(e) => {
