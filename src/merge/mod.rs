@@ -135,7 +135,8 @@ pub fn merge(opts: &MergeOptions, mode: ProgressMode) -> anyhow::Result<MergeRep
         },
         kept: keep.iter().map(|&c| track_meta[c].clone()).collect(),
     };
-    let composer = Composer { geometry, tracks, keep, center, stats: opts.stats.clone() };
+    let summaries = fp.store == StoreMode::Summary;
+    let composer = Composer { geometry, tracks, summaries, keep, center, stats: opts.stats.clone() };
     let expect = Expect { bins, tracks: Some(tracks) };
 
     // Pass 2: compute and write, a batch of variants at a time, in input order. Workers take read buffers

@@ -109,8 +109,14 @@ pub fn plot(opts: &PlotOptions) -> Result<PlotReport, PlotError> {
             Some(positions) => positions.iter().map(|&p| kept[p].channel).collect(),
             None => kept.iter().map(|t| t.channel).collect(),
         };
-        let composer =
-            Composer { geometry: Some(geometry), tracks, keep: channels.clone(), center: 0..0, stats: vec![Stat::Sad] };
+        let composer = Composer {
+            geometry: Some(geometry),
+            tracks,
+            summaries: false,
+            keep: channels.clone(),
+            center: 0..0,
+            stats: vec![Stat::Sad],
+        };
         let result = composer.profiles(members, &mut read);
         let (r, a) = match result {
             Ok((Profile::Full(r), Profile::Full(a))) => (r, a),

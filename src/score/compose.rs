@@ -36,6 +36,9 @@ pub struct Composer {
     pub geometry: Option<OutputGeometry>,
     /// Tracks in an entry.
     pub tracks: usize,
+    /// The entries are per-track sums (a summary namespace), known from the namespace's fingerprint: they take
+    /// the general path, which is cheap for them, never [`Composer::score_single`].
+    pub summaries: bool,
     /// Channels kept, in output order.
     pub keep: Vec<usize>,
     pub center: Range<usize>,
@@ -58,7 +61,7 @@ impl<F: FnMut(&str) -> Option<EntryData>> Entries for F {
 impl Composer {
     /// The statistics of one variant, one vector (over kept tracks) per statistic.
     pub fn score(&self, members: &[Member], mut entries: impl Entries) -> Result<Vec<Vec<f32>>, ComposeError> {
-        if let (Some(geometry), Some(single)) = (self.geometry, Single::of(members)) {
+        if let (false, Some(geometry), Some(single)) = (self.summaries, self.geometry, Single::of(members)) {
             return self.score_single(geometry, single, &mut entries);
         }
         let (r, alt) = self.profiles(members, &mut entries)?;
@@ -109,17 +112,6 @@ impl Composer {
         single: Single,
         entries: &mut impl Entries,
     ) -> Result<Vec<Vec<f32>>, ComposeError> {
-        // Summary entries (a summary namespace records the model's bins too) take the general path, which
-        // is cheap for them; the entry read to find out is handed to it rather than read twice.
-        let r = match entries.read(&single.r.seq_id) {
-            Some(EntryData::Full(v)) => v,
-            Some(summary) => {
-                let mut primed = Primed { first: Some((single.r.seq_id.as_str(), summary)), inner: entries };
-                let (r, alt) = self.profiles(single.members, &mut primed)?;
-                return compute(&self.stats, &r, &alt, self.keep.len(), &self.center).map_err(ComposeError::Invalid);
-            }
-            None => return Err(ComposeError::Unreadable(single.r.seq_id.clone())),
-        };
         let mut read = |m: &Member| match entries.read(&m.seq_id) {
             Some(EntryData::Full(v)) => Ok(v),
             Some(other) => {
@@ -128,6 +120,7 @@ impl Composer {
             }
             None => Err(ComposeError::Unreadable(m.seq_id.clone())),
         };
+        let r = read(single.r)?;
         let a = read(single.a)?;
         let shifted = single.shifted.map(&mut read).transpose()?;
         let result = self.stats_of_rows(geometry, &single, &r, &a, shifted.as_deref());
@@ -256,31 +249,8 @@ impl Composer {
     }
 }
 
-/// Entries with one already read served first.
-struct Primed<'a, E> {
-    first: Option<(&'a str, EntryData)>,
-    inner: &'a mut E,
-}
-
-impl<E: Entries> Entries for Primed<'_, E> {
-    fn read(&mut self, seq_id: &str) -> Option<EntryData> {
-        match self.first.take() {
-            Some((id, data)) if id == seq_id => Some(data),
-            other => {
-                self.first = other;
-                self.inner.read(seq_id)
-            }
-        }
-    }
-
-    fn recycle(&mut self, data: EntryData) {
-        self.inner.recycle(data);
-    }
-}
-
 /// A variant whose roles have one member each (no ensemble): its ref, alt and, for an indel, shifted alt.
 struct Single<'m> {
-    members: &'m [Member],
     r: &'m Member,
     a: &'m Member,
     shifted: Option<&'m Member>,
@@ -295,7 +265,7 @@ impl<'m> Single<'m> {
                 _ => None,
             }
         };
-        Some(Single { members, r: only(Role::Ref)??, a: only(Role::Alt)??, shifted: only(Role::AltShifted)? })
+        Some(Single { r: only(Role::Ref)??, a: only(Role::Alt)??, shifted: only(Role::AltShifted)? })
     }
 }
 
@@ -328,6 +298,7 @@ mod tests {
         Composer {
             geometry: Some(geometry()),
             tracks: TRACKS,
+            summaries: false,
             keep: vec![2, 0],
             center: geometry().center_bins(2),
             stats: stats.to_vec(),
@@ -411,16 +382,17 @@ mod tests {
         let (members, outputs) = ensemble();
         let stats = [Stat::Sad, Stat::LogSed, Stat::Center];
         let c = composer(&stats);
+        let summaries = Composer { summaries: true, ..c.clone() };
         let center = c.center.clone();
         let full = c.score(&members, |id: &str| outputs.get(id).map(|o| EntryData::Full(o.clone().into()))).unwrap();
-        let summ = c
+        let summ = summaries
             .score(&members, |id: &str| {
                 outputs.get(id).map(|o| EntryData::Summary(summarize(o, TRACKS, center.clone())))
             })
             .unwrap();
         let want: Vec<Vec<f64>> = full.iter().map(|v| v.iter().map(|&x| x as f64).collect()).collect();
         close(&summ, &want, 1e-6);
-        let d2 = composer(&[Stat::D2]);
+        let d2 = Composer { summaries: true, ..composer(&[Stat::D2]) };
         let err = d2.score(&members, |id: &str| {
             outputs.get(id).map(|o| EntryData::Summary(summarize(o, TRACKS, center.clone())))
         });
@@ -451,10 +423,11 @@ mod tests {
         // Summary entries (geometry known, as in a summary namespace that recorded the model's shape) take
         // the general path, each entry read once.
         let c = composer(&[Stat::Sad, Stat::LogSed, Stat::Center]);
+        let summaries = Composer { summaries: true, ..c.clone() };
         let center = c.center.clone();
         let mut reads = 0;
         let members = [member(Role::Ref, 0, Strand::Forward, "r"), member(Role::Alt, 0, Strand::Forward, "a")];
-        let summ = c
+        let summ = summaries
             .score(&members, |id: &str| {
                 reads += 1;
                 outputs.get(id).map(|o| EntryData::Summary(summarize(o, TRACKS, center.clone())))
