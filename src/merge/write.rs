@@ -39,6 +39,8 @@ pub(crate) struct ScoresWriter {
     schema: SchemaRef,
     stats: usize,
     kept: Vec<Track>,
+    /// The tracks sidecar's text, whose SHA-256 the parquet records.
+    sidecar: String,
     groups: Vec<Group>,
 }
 
@@ -60,6 +62,8 @@ impl ScoresWriter {
             }
         }
         let tracks = serde_json::to_string(&p.kept)?;
+        // Made once: the parquet records its hash, and `finish` writes these very bytes.
+        let sidecar = tracks_sidecar_text(&p.kept);
         let pairs = vec![
             ("version", env!("CARGO_PKG_VERSION").to_string()),
             ("fingerprint", p.fingerprint.clone()),
@@ -72,7 +76,7 @@ impl ScoresWriter {
             ("stitch_bin", p.stitch.clone()),
             ("normalisation", crate::normalize::DESCRIPTION.to_string()),
             ("tracks", tracks),
-            (SIDECAR_SHA256_KEY, crate::window::seq_id(tracks_sidecar_text(&p.kept).as_bytes())),
+            (SIDECAR_SHA256_KEY, crate::window::seq_id(sidecar.as_bytes())),
         ];
         let pairs: Vec<(String, String)> = pairs.into_iter().map(|(k, v)| (format!("enformer_vep.{k}"), v)).collect();
         // pandas restores `DataFrame.attrs` from this key (a JSON object), so `pd.read_parquet(p).attrs` shows
@@ -95,6 +99,7 @@ impl ScoresWriter {
             schema,
             stats: p.stats.len(),
             kept: p.kept.clone(),
+            sidecar,
             groups,
         })
     }
@@ -158,12 +163,11 @@ impl ScoresWriter {
         if failpoint::hit("scores-before-parquet") {
             failpoint::crash();
         }
-        let sidecar = tracks_sidecar_text(&self.kept);
         self.out.finish()?;
         if failpoint::hit("scores-before-sidecar") {
             failpoint::crash();
         }
-        crate::fsutil::write_atomic(&tsv, sidecar.as_bytes())
+        crate::fsutil::write_atomic(&tsv, self.sidecar.as_bytes())
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", tsv.display()))
     }
 }
