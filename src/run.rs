@@ -43,6 +43,8 @@ pub struct RunReport {
     pub computed: u64,
     pub cached: u64,
     pub failed: u64,
+    /// predict's warnings (corrupt entries recomputed, failed sequences), for the caller to show.
+    pub warnings: Vec<String>,
     pub merge: MergeReport,
 }
 
@@ -66,6 +68,7 @@ pub fn run_pipeline(opts: &RunOptions, mode: ProgressMode) -> anyhow::Result<Run
     let manifest = extract_seqs(&opts.extract, mode)?;
     let mut totals = (0u64, 0u64, 0u64, 0u64);
     let mut legacy = opts.legacy.clone();
+    let mut warnings = Vec::new();
     // Two rounds at most: merge moves corrupt entries aside, and the second round recomputes them.
     for round in 0..2 {
         let mut todos = Vec::new();
@@ -114,6 +117,7 @@ pub fn run_pipeline(opts: &RunOptions, mode: ProgressMode) -> anyhow::Result<Run
             totals.1 += p.computed;
             totals.2 += p.cached;
             totals.3 += p.failed;
+            warnings.extend(p.warnings);
         }
         let merged = merge(
             &MergeOptions {
@@ -140,11 +144,12 @@ pub fn run_pipeline(opts: &RunOptions, mode: ProgressMode) -> anyhow::Result<Run
                     computed: totals.1,
                     cached: totals.2,
                     failed: totals.3,
+                    warnings,
                     merge: report,
                 });
             }
             Err(e) if round == 0 && totals.3 == 0 && e.downcast_ref::<MissingEntries>().is_some() => {
-                eprintln!("run: {e}; recomputing them");
+                warnings.push(format!("{e}; recomputing them"));
                 // An unreadable legacy entry is not trusted again: its window is predicted in the second round.
                 if let (Some(l), Some(m)) = (&legacy, e.downcast_ref::<MissingEntries>()) {
                     legacy = Some(l.excluding(m.seq_ids.iter().cloned()));

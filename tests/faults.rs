@@ -417,6 +417,15 @@ fn damaged_entries_are_named_moved_aside_recomputed_and_never_scored() {
     assert_eq!(entries(&cache), fx.reference);
     assert_scores_equal_reference(&fx, &cache, "refilled");
 
+    // predict given the whole shard reads every entry: a damaged one is recomputed, with a warning naming it.
+    std::fs::write(path(0), b"not an entry").unwrap();
+    let o = output(predict(&fx, &fx.shard, &cache, &fx.d.join("shard.manifest.parquet")));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("warning: corrupt cache entry, recomputed") && err.contains(&name(0)), "{err}");
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()["computed"], 1);
+    assert_eq!(entries(&cache), fx.reference);
+
     // `run` does the same in one go: damaged entries are recomputed with a warning naming each file.
     std::fs::write(path(0), b"not an entry").unwrap();
     let out = fx.d.join("run-damaged.parquet");

@@ -100,6 +100,9 @@ pub fn predict(a: PredictArgs, threads: Option<usize>, mode: ProgressMode) -> an
         summary: a.summary,
     };
     let s = predict_step(&opts, mode)?;
+    for w in &s.warnings {
+        eprintln!("warning: {w}");
+    }
     eprintln!(
         "predict: {} sequences: computed {}, cached {}, failed {} ({:.2} sequences/s on {}) -> {}",
         s.sequences, s.computed, s.cached, s.failed, s.sequences_per_second, s.device, s.manifest
@@ -155,7 +158,7 @@ pub fn run_all(a: RunArgs, threads: Option<usize>, mode: ProgressMode) -> anyhow
     };
     let r = run_pipeline(&opts, mode)?;
     print_extract(&r.extract, &opts.extract.out_dir);
-    for w in &r.merge.warnings {
+    for w in r.warnings.iter().chain(&r.merge.warnings) {
         eprintln!("warning: {w}");
     }
     eprintln!(

@@ -64,7 +64,13 @@ pub struct PredictSummary {
     pub sequences_per_second: f64,
     pub device: String,
     pub manifest: String,
+    /// What the user should know (corrupt entries recomputed, repeated rows, failed sequences), for the caller
+    /// to show; failed sequences are all in the manifest, the first [`FAILED_SHOWN`] of them here.
+    pub warnings: Vec<String>,
 }
+
+/// Failed sequences named one by one in [`PredictSummary::warnings`]; the rest are counted.
+pub const FAILED_SHOWN: usize = 20;
 
 struct Batch {
     ids: Vec<String>,
@@ -197,7 +203,8 @@ pub fn predict(opts: &PredictOptions, mode: ProgressMode) -> anyhow::Result<Pred
     let n_enc = opts.fingerprint.n_encoding;
 
     let mut counts = split::SplitCounts::default();
-    let (records, duplicates) = std::thread::scope(|scope| -> anyhow::Result<(Vec<PredictRecord>, u64)> {
+    type Read = (Vec<PredictRecord>, (u64, Vec<String>));
+    let (records, (duplicates, mut warnings)) = std::thread::scope(|scope| -> anyhow::Result<Read> {
         let ns_r = &ns;
         let reader_tx = write_tx.clone();
         let progress_r = &progress;
@@ -242,16 +249,17 @@ pub fn predict(opts: &PredictOptions, mode: ProgressMode) -> anyhow::Result<Pred
             }
         }
         drop(write_tx);
-        let duplicates = reader_handle.join().map_err(|_| anyhow::anyhow!("the reader thread panicked"))??;
-        Ok((writer_handle.join().map_err(|_| anyhow::anyhow!("the writer thread panicked"))??, duplicates))
+        let read = reader_handle.join().map_err(|_| anyhow::anyhow!("the reader thread panicked"))??;
+        Ok((writer_handle.join().map_err(|_| anyhow::anyhow!("the writer thread panicked"))??, read))
     })?;
     progress.finish();
     if duplicates > 0 {
-        eprintln!(
-            "note: {duplicates} row(s) of {} repeat a sequence already in it: each sequence is computed once",
+        warnings.push(format!(
+            "{duplicates} row(s) of {} repeat a sequence already in it: each sequence is computed once",
             opts.sequences.display()
-        );
+        ));
     }
+    warnings.extend(failure_warnings(&records, &opts.manifest));
 
     let count = |s: RecordStatus| records.iter().filter(|r| r.status == s).count() as u64;
     let seconds = started.elapsed().as_secs_f64();
@@ -267,6 +275,7 @@ pub fn predict(opts: &PredictOptions, mode: ProgressMode) -> anyhow::Result<Pred
         sequences_per_second: count(RecordStatus::Computed) as f64 / seconds.max(1e-9),
         device: opts.model_options.device.to_string(),
         manifest: opts.manifest.display().to_string(),
+        warnings,
     };
     manifest::write(&opts.manifest, &records)?;
     if let Some(path) = &opts.summary {
@@ -274,6 +283,24 @@ pub fn predict(opts: &PredictOptions, mode: ProgressMode) -> anyhow::Result<Pred
         crate::fsutil::write_atomic(path, &json).with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(summary)
+}
+
+/// The failed sequences named (the first [`FAILED_SHOWN`]) and counted, with where the rest are.
+fn failure_warnings(records: &[PredictRecord], manifest: &std::path::Path) -> Vec<String> {
+    let failed: Vec<&PredictRecord> = records.iter().filter(|r| r.status == RecordStatus::Failed).collect();
+    let mut out: Vec<String> = failed
+        .iter()
+        .take(FAILED_SHOWN)
+        .map(|r| format!("sequence {} failed: {}", r.seq_id, r.error.as_deref().unwrap_or("")))
+        .collect();
+    if failed.len() > FAILED_SHOWN {
+        out.push(format!(
+            "... and {} more failed sequence(s), each with its error in {}",
+            failed.len() - FAILED_SHOWN,
+            manifest.display()
+        ));
+    }
+    out
 }
 
 struct ReadStage<'a> {
@@ -293,12 +320,13 @@ impl ReadStage<'_> {
         batches: Sender<Batch>,
         done: Sender<ToWriter>,
         progress: &Progress,
-    ) -> anyhow::Result<u64> {
+    ) -> anyhow::Result<(u64, Vec<String>)> {
         let window = self.window;
         let mut pending = Batch::new();
         // The keys read so far (32 bytes each, not the 64-character hex), so a repeat is computed only once.
         let mut seen: HashSet<[u8; 32]> = HashSet::new();
         let mut duplicates = 0u64;
+        let mut warnings = Vec::new();
         for rows in reader {
             for row in rows? {
                 let fail = |msg: String| done.send(ToWriter::Done(PredictRecord::failed(row.seq_id.clone(), msg)));
@@ -333,13 +361,13 @@ impl ReadStage<'_> {
                         let _ = done.send(ToWriter::Done(PredictRecord::cached(row.seq_id)));
                         continue;
                     }
-                    Lookup::Corrupt(msg) => eprintln!("warning: corrupt cache entry, recomputing: {msg}"),
+                    Lookup::Corrupt(msg) => warnings.push(format!("corrupt cache entry, recomputed: {msg}")),
                     Lookup::Missing => {}
                 }
                 if !pending.has_room(base.is_some(), self.batch_size) {
                     let full = std::mem::replace(&mut pending, Batch::new());
                     if batches.send(full).is_err() {
-                        return Ok(duplicates);
+                        return Ok((duplicates, warnings));
                     }
                 }
                 let at = pending.onehot.len();
@@ -350,7 +378,7 @@ impl ReadStage<'_> {
                 if pending.is_full(self.batch_size, self.split_model) {
                     let full = std::mem::replace(&mut pending, Batch::new());
                     if batches.send(full).is_err() {
-                        return Ok(duplicates);
+                        return Ok((duplicates, warnings));
                     }
                 }
             }
@@ -358,7 +386,7 @@ impl ReadStage<'_> {
         if !pending.ids.is_empty() {
             let _ = batches.send(pending);
         }
-        Ok(duplicates)
+        Ok((duplicates, warnings))
     }
 }
 
@@ -413,10 +441,7 @@ fn write_stage(
             match r.status {
                 RecordStatus::Computed => computed += 1,
                 RecordStatus::Cached => cached += 1,
-                RecordStatus::Failed => {
-                    failed += 1;
-                    eprintln!("warning: sequence {} failed: {}", r.seq_id, r.error.as_deref().unwrap_or(""));
-                }
+                RecordStatus::Failed => failed += 1,
             }
             records.push(r);
             progress.inc(1);
