@@ -55,7 +55,7 @@ workflow {
         Channel.value(file(params.genome, checkIfExists: true)),
         Channel.value(index),
         Channel.value(file(params.model, checkIfExists: true)),
-        params // or any map with the keys of workflows/config.schema.yaml
+        params // or any map with the keys of snakemake/workflow/schemas/config.schema.yaml
     )
     REPORT_SCORES(ENFORMER_VEP.out.scores)
 }

@@ -239,7 +239,7 @@ def params_in_closures(config: ConfigFile, results: LintResults):
 
 @configrule
 def profiles_and_params(config: ConfigFile, results: LintResults):
-    """nextflow.config has the documented profiles and a default for every key of workflows/config.schema.yaml."""
+    """nextflow.config has the documented profiles and a default for every key of snakemake/workflow/schemas/config.schema.yaml."""
     path = Path(config.path)
     if path.name != "nextflow.config":
         return
@@ -247,7 +247,7 @@ def profiles_and_params(config: ConfigFile, results: LintResults):
     for profile in ("test", "docker", "apptainer", "gpu", "slurm"):
         if not re.search(rf"^\s*{profile}\s*\{{", text, re.M):
             results.errors.append(LintError(line=1, error=f"profile '{profile}' missing"))
-    schema = path.parent.parent / "workflows" / "config.schema.yaml"
+    schema = path.parent.parent / "snakemake" / "workflow" / "schemas" / "config.schema.yaml"
     if schema.is_file():
         keys = re.findall(r"^  ([a-z_]+):\s*$", schema.read_text().split("\nproperties:", 1)[1].split("\n$defs:", 1)[0], re.M)
         params = re.search(r"^params\s*\{(.*?)^\}", text, re.M | re.S)
