@@ -16,6 +16,10 @@
    `when { process { (triple-quoted code) } }` block that assigns input[0] .. input[N-1] (N = the process's input
    channels), and a `then { }` block whose assertions include `process.success` (or `process.failed`) and at
    least one other `assert`; at least one test runs with `options "-stub"`; test names are unique.
+4. Every subworkflow folder subworkflows/local/<name>/ holds main.nf (workflow <NAME>), meta.yml (its
+   input/output names are the workflow's take:/emit: names in order, its components the included modules)
+   and tests/main.nf.test (as in 3, with `nextflow_workflow`, `workflow "<NAME>"`, `when { workflow { } }`
+   and `workflow.success`).
 
 nf-test itself (its runner needs Nextflow, whose launcher downloads a jar) is not run here. Exit 1 on any
 finding, each printed as `path: message`.
@@ -294,7 +298,8 @@ def check_meta(module_dir, process, inputs, outputs):
 
 # --- nf-test files ----------------------------------------------------------------------------------------
 
-def check_nf_test(module_dir, process, inputs):
+def check_nf_test(module_dir, process, inputs, kind="process"):
+    """kind: "process" for a module (nextflow_process), "workflow" for a subworkflow (nextflow_workflow)."""
     path = module_dir / "tests" / "main.nf.test"
     try:
         top = parse(path.read_text())
@@ -302,8 +307,8 @@ def check_nf_test(module_dir, process, inputs):
         problem(path, f"does not parse: {e}")
         return
     blocks = [item for item in top if item[0] == "block"]
-    if [b[1] for b in blocks] != ["nextflow_process"]:
-        problem(path, f"expected one top-level nextflow_process {{ }} block, found {[b[1] for b in blocks]}")
+    if [b[1] for b in blocks] != [f"nextflow_{kind}"]:
+        problem(path, f"expected one top-level nextflow_{kind} {{ }} block, found {[b[1] for b in blocks]}")
         return
     try:
         items = parse(blocks[0][3])
@@ -314,18 +319,19 @@ def check_nf_test(module_dir, process, inputs):
     for item in items:
         if item[0] == "call":
             calls.setdefault(item[1], []).append(item[2])
-    for key in ("name", "script", "process"):
+    for key in ("name", "script", kind):
         if len(calls.get(key, [])) != 1 or string_value(calls[key][0]) is None:
             problem(path, f"needs one `{key} \"...\"`")
     script = string_value((calls.get("script") or ['""'])[0])
     if script is not None and (path.parent / script).resolve() != (module_dir / "main.nf").resolve():
         problem(path, f"script \"{script}\" is not this module's main.nf")
-    named = string_value((calls.get("process") or ['""'])[0])
+    named = string_value((calls.get(kind) or ['""'])[0])
     if named != process:
-        problem(path, f"process \"{named}\" is not the module's process {process}")
+        problem(path, f"{kind} \"{named}\" is not the component's {kind} {process}")
     tags = [string_value(t) for t in calls.get("tag", [])]
-    if "modules" not in tags or module_dir.name not in tags:
-        problem(path, f"tags {tags} must include \"modules\" and \"{module_dir.name}\"")
+    group = "modules" if kind == "process" else "subworkflows"
+    if group not in tags or module_dir.name not in tags:
+        problem(path, f"tags {tags} must include \"{group}\" and \"{module_dir.name}\"")
 
     for _, name, _, body in [i for i in items if i[0] == "block" and i[1] == "setup"]:
         for run in [i for i in parse(body) if i[0] == "block"]:
@@ -355,21 +361,75 @@ def check_nf_test(module_dir, process, inputs):
         if len(when) != 1 or len(then) != 1:
             problem(path, f"test \"{title}\": needs one when {{ }} and one then {{ }}")
             continue
-        process_blocks = [p for p in parse(when[0][3]) if p[0] == "block" and p[1] == "process"]
+        process_blocks = [p for p in parse(when[0][3]) if p[0] == "block" and p[1] == kind]
         code = re.fullmatch(r'\s*"""(.*)"""\s*', process_blocks[0][3], re.S) if len(process_blocks) == 1 else None
         if not code:
-            problem(path, f"test \"{title}\": when {{ process {{ \"\"\" ... \"\"\" }} }} missing")
+            problem(path, f"test \"{title}\": when {{ {kind} {{ \"\"\" ... \"\"\" }} }} missing")
         else:
             assigned = sorted(int(n) for n in re.findall(r"^\s*input\[(\d+)\]\s*=", code.group(1), re.M))
             if assigned != list(range(len(inputs))):
-                problem(path, f"test \"{title}\": assigns input{assigned}, the process takes {len(inputs)} input(s)")
+                problem(path, f"test \"{title}\": assigns input{assigned}, the {kind} takes {len(inputs)} input(s)")
         assertions = re.findall(r"\bassert\s+([^\n}]+)", then[0][3])
-        if not any(re.match(r"process\.(success|failed)\b", a.strip()) for a in assertions):
-            problem(path, f"test \"{title}\": then {{ }} must assert process.success (or process.failed)")
+        if not any(re.match(rf"{kind}\.(success|failed)\b", a.strip()) for a in assertions):
+            problem(path, f"test \"{title}\": then {{ }} must assert {kind}.success (or {kind}.failed)")
         if len(assertions) < 2:
-            problem(path, f"test \"{title}\": then {{ }} needs an assertion on the outputs besides process.success")
+            problem(path, f"test \"{title}\": then {{ }} needs an assertion on the outputs besides {kind}.success")
     if tests and not stubs:
-        problem(path, "no test with options \"-stub\" (nf-core: every module has a stub test)")
+        problem(path, "no test with options \"-stub\" (nf-core: every component has a stub test)")
+
+
+# --- subworkflows -------------------------------------------------------------------------------------------
+
+def workflow_of(main):
+    """(name, take names, emit names, included process/workflow names) of a subworkflow's main.nf."""
+    text = main.read_text()
+    m = re.search(r"^workflow\s+([A-Z0-9_]+)\s*\{", text, re.M)
+    if not m:
+        return None, [], [], []
+    body = text[m.end():_match(text, m.end() - 1, "{", "}")]
+
+    def section(label):
+        s = re.search(rf"^\s*{label}:\s*$(.*?)(?=^\s*(?:take|main|emit):\s*$|\Z)", body, re.M | re.S)
+        return s.group(1) if s else ""
+
+    takes = [re.split(r"\s//\s", line)[0].strip() for line in section("take").splitlines()]
+    emits = [re.match(r"\s*([a-z_0-9]+)\s*=", line) for line in section("emit").splitlines()]
+    included = [name.strip() for block in re.findall(r"^include\s*\{([^}]*)\}", text, re.M) for name in block.split(";")]
+    return m.group(1), [t for t in takes if t], [e.group(1) for e in emits if e], [i for i in included if i]
+
+
+def check_subworkflow(directory):
+    files = [directory / "main.nf", directory / "meta.yml", directory / "tests" / "main.nf.test"]
+    for f in files:
+        if not f.is_file():
+            problem(f, "missing (every subworkflow has main.nf, meta.yml and tests/main.nf.test)")
+    if not files[0].is_file():
+        return
+    name, takes, emits, included = workflow_of(files[0])
+    if name != directory.name.upper():
+        problem(files[0], f"defines workflow {name}, expected {directory.name.upper()}")
+        return
+    if files[1].is_file():
+        meta = yaml.safe_load(files[1].read_text()) or {}
+        for key in ["name", "description", "keywords", "components", "input", "output", "authors", "maintainers"]:
+            if not meta.get(key):
+                problem(files[1], f"missing {key}")
+        if meta.get("name") != directory.name:
+            problem(files[1], f"name is {meta.get('name')!r}, the subworkflow is {directory.name!r}")
+        documented = [next(iter(entry)) for entry in meta.get("input") or [] if isinstance(entry, dict)]
+        if documented != takes:
+            problem(files[1], f"input: main.nf takes {takes}, meta.yml documents {documented}")
+        documented = [next(iter(entry)) for entry in meta.get("output") or [] if isinstance(entry, dict)]
+        if documented != emits:
+            problem(files[1], f"output: main.nf emits {emits}, meta.yml documents {documented}")
+        components = sorted(meta.get("components") or [])
+        if components != sorted(i.lower() for i in included):
+            problem(files[1], f"components {components} are not the included {sorted(i.lower() for i in included)}")
+        for component in components:
+            if not (MODULES / component / "main.nf").is_file():
+                problem(files[1], f"component {component}: no modules/local/{component}/main.nf")
+    if files[2].is_file():
+        check_nf_test(directory, name, takes, kind="workflow")
 
 
 def main():
@@ -402,13 +462,17 @@ def main():
             check_meta(module_dir, process, inputs, outputs)
         if files[2] not in absent:
             check_nf_test(module_dir, process, inputs)
+    subworkflows = sorted(p for p in (NEXTFLOW / "subworkflows" / "local").iterdir() if p.is_dir())
+    for directory in subworkflows:
+        check_subworkflow(directory)
     for line in problems:
         print(line)
     if problems:
         print(f"components: {len(problems)} problem(s)", file=sys.stderr)
         sys.exit(1)
     print(f"components: {len(modules)} modules: main.nf + meta.yml (inputs/outputs/topics match) + "
-          f"tests/main.nf.test (structure, script, process, inputs, assertions, stub test) each")
+          f"tests/main.nf.test (structure, script, process, inputs, assertions, stub test) each; "
+          f"{len(subworkflows)} subworkflow(s): main.nf + meta.yml (take/emit/components match) + tests/main.nf.test")
 
 
 if __name__ == "__main__":
