@@ -4,7 +4,7 @@
 //   nextflow run nextflow/main.nf -params-file my-config.yaml -profile apptainer,slurm[,gpu]
 //   nextflow run nextflow/main.nf -profile test            # built-in demo data and the tiny model
 //
-// The configuration is the one YAML format of workflows/config.schema.yaml (documented field by field in
+// The configuration is the one YAML format of snakemake/workflow/schemas/config.schema.yaml (documented field by field in
 // workflows/examples/config.yaml): its keys are this pipeline's params. The DAG (workflows/README.md) lives in
 // the ENFORMER_VEP subworkflow, which your own pipeline can include as well (nextflow/README.md).
 
@@ -14,8 +14,8 @@ include { DEMO_DATA    } from './modules/local/demo_data/main'
 include { ENFORMER_VEP } from './subworkflows/local/enformer_vep/main'
 
 workflow {
-    // Unknown keys are errors, as in workflows/config.schema.yaml: a typo must not fall back to a default.
-    def schema = file("${projectDir}/../workflows/config.schema.yaml")
+    // Unknown keys are errors, as in snakemake/workflow/schemas/config.schema.yaml: a typo must not fall back to a default.
+    def schema = file("${projectDir}/../snakemake/workflow/schemas/config.schema.yaml")
     if (schema.exists()) {
         def known = new org.yaml.snakeyaml.Yaml().load(schema.text).get('properties').keySet() + ['demo_data']
         def unknown = params.keySet().findAll { key -> !(key in known) }
@@ -49,38 +49,42 @@ workflow {
         }
     }
 
+    // Channels of [ meta, file(s) ], as nf-core modules take them: meta.id names the run (the variants file's
+    // base name), the genome (its base name) and the model (its base name).
     def ch_variants
     def ch_genome
-    def ch_genome_index
-    def ch_versions = Channel.empty()
     if (params.variants || params.genome) {
         if (!(params.variants && params.genome)) {
             error("enformer-vep: `variants` and `genome` go together (demo_data is only used when both are unset)")
         }
-        ch_variants = Channel.value(file(params.variants, checkIfExists: true))
-        ch_genome = Channel.value(file(params.genome, checkIfExists: true))
+        def variants = file(params.variants, checkIfExists: true)
+        def genome = file(params.genome, checkIfExists: true)
         // Existing indexes travel with the FASTA; a missing one is built inside the task (not beside the FASTA).
-        ch_genome_index = Channel.value(['.fai', '.gzi'].collect { ext -> file("${params.genome}${ext}") }.findAll { index -> index.exists() })
+        def index = ['.fai', '.gzi'].collect { ext -> file("${params.genome}${ext}") }.findAll { path -> path.exists() }
+        ch_variants = Channel.value([[id: variants.baseName], variants])
+        ch_genome = Channel.value([[id: genome.baseName], genome, index])
     }
     else {
         // -profile test: the built-in demo genome and Kunkle-layout table (`enformer-vep demo-data`).
-        DEMO_DATA()
+        DEMO_DATA(Channel.value([id: 'demo']))
         ch_variants = DEMO_DATA.out.variants
         ch_genome = DEMO_DATA.out.genome
-        ch_genome_index = DEMO_DATA.out.fai.map { fai -> [fai] }
-        ch_versions = ch_versions.mix(DEMO_DATA.out.versions)
+            .join(DEMO_DATA.out.fai)
+            .map { meta, fasta, fai -> [meta, fasta, [fai]] }
     }
 
+    def model = file(params.model, checkIfExists: true)
     ENFORMER_VEP(
         ch_variants,
         ch_genome,
-        ch_genome_index,
-        Channel.value(file(params.model, checkIfExists: true)),
+        Channel.value([[id: model.baseName], model]),
         params
     )
 
-    ch_versions
-        .mix(ENFORMER_VEP.out.versions)
-        .unique { versions -> versions.text }
+    // Software versions: every process sends [ process, tool, version ] to the `versions` topic (nf-core's
+    // topic channels, Nextflow >= 25.04); one YAML file, keyed by the process's simple name.
+    channel.topic('versions')
+        .map { process, tool, version -> "${process.tokenize(':').last()}:\n    ${tool}: ${version}\n" }
+        .unique()
         .collectFile(name: 'software_versions.yml', storeDir: "${params.results}/pipeline_info", sort: true, newLine: false)
 }

@@ -6,11 +6,14 @@ Renders each module's `script:` or `stub:` block the way Nextflow does (indentat
 replaced by the task's values, `\\$` and `\\\\` unescaped), runs it with bash -euo pipefail in a task folder
 with its inputs linked in, and chains the steps as the ENFORMER_VEP subworkflow does on the -profile test
 settings: DEMO_DATA, EXTRACT_SEQS, CHECK_CACHE per shard, PREDICT only for summaries with missing > 0, MERGE,
-REPORT.
+REPORT. Output names follow the modules' `task.ext.prefix ?: meta.id` with the prefixes of conf/modules.config
+and the meta ids the subworkflow gives (the shard's name for CHECK_CACHE and PREDICT). After each task the
+`eval(...)` of its `topic: versions` output is run in the task folder, as Nextflow does, and must print a
+version.
 With `script` it runs twice into one cache: the second run must send no shard to PREDICT, and both must
 score what `enformer-vep run` scores. This checks the shell side of every task (flags, quoting, outputs,
-versions.yml) and the step chaining; it is not Nextflow: the Groovy side (channels, directives, config) is
-only parsed and linted by reftrace.
+the versions command) and the step chaining; it is not Nextflow: the Groovy side (channels, meta maps,
+directives, config) is only parsed and linted by reftrace.
 """
 import json
 import re
@@ -22,6 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULES = ROOT / "nextflow/modules/local"
+MODULES_CONFIG = ROOT / "nextflow/conf/modules.config"
 MODEL = ROOT / "tests/models/tiny_enformer.onnx"
 # -profile test (conf/test.config) and the nextflow.config defaults that reach the command lines.
 OPTS = dict(shard_size=10, top=30, columns=None, max_pvalue=None, region=None, window=196608, max_allele_len=1000,
@@ -50,18 +54,36 @@ def flags(keys):
     return " ".join(out)
 
 
-def render(step, block, values):
-    text = (MODULES / step / "main.nf").read_text()
-    body = re.search(rf"^    {block}:\n(.*?)(?=^    (?:stub|script):\n|^\}})", text, re.M | re.S).group(1)
-    script = textwrap.dedent(re.search(r'"""\n(.*?)^\s*"""', body, re.M | re.S).group(1))
+def ext_prefix(process, meta_id):
+    """task.ext.prefix from conf/modules.config (withName: 'PROCESS' { ext.prefix = '...' }), else meta.id."""
+    m = re.search(rf"withName:\s*'{process}'\s*\{{[^}}]*?ext\.prefix\s*=\s*'([^']+)'", MODULES_CONFIG.read_text())
+    return m.group(1) if m else meta_id
 
+
+def fill(step, block, text, values):
     def value(m):
         if m.group(1) not in values:
             sys.exit(f"emulate_tasks: {step} {block}: no value for ${{{m.group(1)}}}")
         return str(values[m.group(1)])
 
-    script = re.sub(r"(?<!\\)\$\{([^}]+)\}", value, script)
+    return re.sub(r"(?<!\\)\$\{([^}]+)\}", value, text)
+
+
+def render(step, block, values):
+    text = (MODULES / step / "main.nf").read_text()
+    body = re.search(rf"^    {block}:\n(.*?)(?=^    (?:stub|script):\n|^\}})", text, re.M | re.S).group(1)
+    script = textwrap.dedent(re.search(r'"""\n(.*?)^\s*"""', body, re.M | re.S).group(1))
+    script = fill(step, block, script, values)
     return script.replace("\\$", "$").replace("\\\\", "\\")
+
+
+def versions_command(step, values):
+    """The command of the module's `eval("...")` versions output, filled in as Nextflow would."""
+    text = (MODULES / step / "main.nf").read_text()
+    m = re.search(r"""eval\("(.*)"\)\s*,\s*emit:\s*versions_enformer_vep\s*,\s*topic:\s*versions""", text)
+    if not m:
+        sys.exit(f"emulate_tasks: {step}: no eval(...) versions output with topic: versions")
+    return fill(step, "output", m.group(1), {**values, "task.ext.binary ?: 'enformer-vep'": values["bin"]})
 
 
 class Run:
@@ -76,58 +98,70 @@ class Run:
         work.mkdir()
         for name, source in inputs.items():
             (work / name).symlink_to(source)
+        meta_id = values.pop("meta.id")
         values = {"bin": self.binary, "extra": "", "task.cpus": 2, "args": "",
-                  "task.process": f"ENFORMER_VEP:{step.upper()}", **values}
+                  "prefix": ext_prefix(step.upper(), meta_id), **values}
         script = render(step, self.block, values)
         (work / ".command.sh").write_text(script)
         done = subprocess.run(["bash", "-euo", "pipefail", ".command.sh"], cwd=work, capture_output=True, text=True)
         if done.returncode != 0:
             sys.exit(f"emulate_tasks: {work.name} ({self.block}) exit {done.returncode}:\n{script}\n{done.stderr}")
-        versions = (work / "versions.yml").read_text()
-        if f'"{values["task.process"]}":\n    enformer-vep: ' not in versions:
-            sys.exit(f"emulate_tasks: {work.name}: bad versions.yml: {versions!r}")
-        return work
+        # The `topic: versions` output: Nextflow runs the eval command in the task folder after the task.
+        command = versions_command(step, values)
+        version = subprocess.run(["bash", "-c", command], cwd=work, capture_output=True, text=True)
+        if version.returncode != 0 or not re.match(r"^[0-9]+\.[0-9]+\.[0-9]+\S*( \S+)*\n?$", version.stdout):
+            sys.exit(f"emulate_tasks: {work.name}: the versions eval `{command}` printed {version.stdout!r} "
+                     f"(exit {version.returncode}, {version.stderr!r})")
+        return work, values["prefix"]
 
     def pipeline(self, cache):
         cache.mkdir(parents=True, exist_ok=True)
         namespace = flags(["head", "n_encoding", "store", "window", "center_bins"])
-        demo = self.task("demo_data", {"task.process": "DEMO_DATA"}, {}) / "demo"
-        record = self.task("namespace", {"model": MODEL.name, "model.name": MODEL.name, "args": namespace},
-                           {MODEL.name: MODEL}) / "namespace.json"
-        staged = {MODEL.name: MODEL, "namespace.json": record}
-        extract = self.task("extract_seqs", {
-            "variants": "variants.kunkle.txt", "genome": "genome.fa",
+        work, prefix = self.task("demo_data", {"meta.id": "demo"}, {})
+        demo = work / prefix
+        work, prefix = self.task("namespace", {"meta.id": MODEL.stem, "model": MODEL.name, "args": namespace},
+                                 {MODEL.name: MODEL})
+        record = work / f"{prefix}.namespace.json"
+        staged = {MODEL.name: MODEL, record.name: record}
+        work, prefix = self.task("extract_seqs", {
+            "meta.id": "variants.kunkle", "variants": "variants.kunkle.txt", "genome": "genome.fa",
             "args": flags(["shard_size", "columns", "max_pvalue", "top", "region", "window", "max_allele_len", "rc",
                            "shifts"]),
         }, {"variants.kunkle.txt": demo / "variants.kunkle.txt", "genome.fa": demo / "genome.fa",
-            "genome.fa.fai": demo / "genome.fa.fai"}) / "extract"
+            "genome.fa.fai": demo / "genome.fa.fai"})
+        extract = work / prefix
         shards = sorted((extract / "shards").glob("shard-*.parquet"))
         done, predicted = [], []
         for shard in shards:
-            work = self.task("check_cache", {
-                "shard_id": shard.stem, "shard": shard.name, "model": MODEL.name, "cache_dir": cache,
-                "legacy": "", "args": namespace, "namespace_file": "namespace.json",
+            # The subworkflow's shard meta: id = the shard's name.
+            work, prefix = self.task("check_cache", {
+                "meta.id": shard.stem, "shard": shard.name, "model": MODEL.name, "cache_dir": cache,
+                "legacy": "", "args": namespace, "namespace_file": record.name,
             }, {shard.name: shard, **staged})
-            summary = work / f"{shard.stem}.json"
+            summary = work / f"{prefix}.json"
             done.append(summary)
             if json.loads(summary.read_text())["missing"] > 0:  # the DAG-level skip
-                todo = work / f"{shard.stem}.todo.parquet"
-                work = self.task("predict", {
-                    "shard_id": shard.stem, "todo": todo.name, "model": MODEL.name, "cache_dir": cache,
-                    "device": "cpu", "args": f"{namespace} {flags(['batch_size'])}", "namespace_file": "namespace.json",
+                todo = work / f"{prefix}.todo.parquet"
+                work, prefix = self.task("predict", {
+                    "meta.id": shard.stem, "todo": todo.name, "model": MODEL.name, "cache_dir": cache,
+                    "device": "cpu", "args": f"{namespace} {flags(['batch_size'])}", "namespace_file": record.name,
                 }, {todo.name: todo, **staged})
-                done.append(work / f"{shard.stem}.predict.json")
+                done.append(work / f"{prefix}.predict.json")
                 predicted.append(shard.stem)
-        merge = self.task("merge", {
-            "variants": "variants.parquet", "model": MODEL.name, "cache_dir": cache, "legacy": "",
-            "track_table": "", "args": f"{namespace} {flags(['stats', 'tracks'])}", "namespace_file": "namespace.json",
+        work, prefix = self.task("merge", {
+            "meta.id": "variants.kunkle", "variants": "variants.parquet", "model": MODEL.name, "cache_dir": cache,
+            "legacy": "", "track_table": "", "args": f"{namespace} {flags(['stats', 'tracks'])}",
+            "namespace_file": record.name,
         }, {"variants.parquet": extract / "variants.parquet", **staged,
             **{f"done_{path.name}": path for path in done}})
-        report = self.task("report", {"scores": "scores.parquet", "manifest": "manifest.json"},
-                           {"scores.parquet": merge / "scores.parquet", "manifest.json": extract / "manifest.json"})
-        assert (report / "report.html").is_file(), "REPORT wrote no report.html"
+        scores = work / f"{prefix}.parquet"
+        assert self.block == "stub" or (work / f"{prefix}.tracks.tsv").is_file(), "MERGE wrote no tracks table"
+        work, prefix = self.task("report", {"meta.id": "variants.kunkle", "scores": scores.name,
+                                            "manifest": "manifest.json"},
+                                 {scores.name: scores, "manifest.json": extract / "manifest.json"})
+        assert (work / f"{prefix}.html").is_file(), "REPORT wrote no HTML report"
         print(f"  {self.block}: {len(shards)} shards, PREDICT for {predicted or 'none'}")
-        return shards, predicted, merge / "scores.parquet", demo
+        return shards, predicted, scores, demo
 
 
 def main():

@@ -107,19 +107,88 @@ def container_pinned(module: Module, results: LintResults):
                 results.errors.append(LintError(line=container.line, error=f"process {process.name}: container '{name}' is not registry/name:version"))
 
 
+# nf-core's current versions convention: a `topic: versions` output of [process, tool, version], the version
+# from an `eval` of the tool's --version (no versions.yml written by script or stub).
+VERSIONS = re.compile(
+    r"""^\s*tuple\s+val\("\$\{task\.process\}"\)\s*,\s*val\('([a-z0-9_-]+)'\)\s*,\s*eval\((["'])(.+)\2\)\s*,"""
+    r"""\s*emit:\s*versions_([a-z0-9_]+)\s*,\s*topic:\s*versions\s*$""",
+    re.M,
+)
+# The output name every module derives from the meta map: task.ext.prefix, else meta.id.
+PREFIX_IN_OUTPUT = "${task.ext.prefix ?: meta.id}"
+PREFIX_IN_SCRIPT = re.compile(r'^\s*def\s+prefix\s*=\s*task\.ext\.prefix\s*\?:\s*"\$\{meta\.id\}"\s*$', re.M)
+
+
+def _channels(section: str):
+    """The declarations of an input: or output: section, one per line, comments dropped."""
+    lines = [re.split(r"\s//\s", line)[0].strip() for line in section.splitlines()]  # not sed's s/x //'
+    return [line for line in lines if line]
+
+
 @rule
 def stub_and_versions(module: Module, results: LintResults):
-    """Every process has a script and a stub that both write versions.yml, and emits it as `versions`."""
+    """Every process has a script: and a stub: block, and reports its tool's version through the `versions`
+    topic (tuple val("${task.process}"), val('tool'), eval('tool --version | ...'), emit: versions_tool,
+    topic: versions), as nf-core modules do today; no versions.yml any more."""
     for process, body in _processes(module):
         output = _section(body, "output")
-        if not re.search(r'^\s*path\s+"versions\.yml"\s*,\s*emit:\s*versions\s*$', output, re.M):
-            results.errors.append(LintError(line=process.line, error=f'process {process.name}: output must declare path "versions.yml", emit: versions'))
+        found = VERSIONS.findall(output)
+        if len(found) != 1:
+            results.errors.append(LintError(line=process.line, error=f"process {process.name}: output needs one `tuple val(\"${{task.process}}\"), val('TOOL'), eval('TOOL --version ...'), emit: versions_TOOL, topic: versions`, has {len(found)}"))
+        else:
+            tool, _, command, emit = found[0]
+            if emit != tool.replace("-", "_") or "--version" not in command:
+                results.errors.append(LintError(line=process.line, error=f"process {process.name}: versions output: emit must be versions_{tool.replace('-', '_')} and eval must run `{tool} --version`"))
+            if process.name in STEPS | HELPERS and (tool != "enformer-vep" or "task.ext.binary" not in command):
+                results.errors.append(LintError(line=process.line, error=f"process {process.name}: versions must eval the configured binary (task.ext.binary ?: 'enformer-vep') --version"))
+        if "versions.yml" in body:
+            results.errors.append(LintError(line=process.line, error=f"process {process.name}: versions.yml is the old convention; use the versions topic"))
         for section in ("script", "stub"):
-            text = _section(body, section)
-            if not text.strip():
+            if not _section(body, section).strip():
                 results.errors.append(LintError(line=process.line, error=f"process {process.name}: no {section}: block"))
-            elif "> versions.yml" not in text or '"${task.process}":' not in text:
-                results.errors.append(LintError(line=process.line, error=f"process {process.name}: its {section}: block must write versions.yml keyed by task.process"))
+
+
+@rule
+def meta_tuples(module: Module, results: LintResults):
+    """nf-core's meta map: the first input is `tuple val(meta), path(...)` (or `val meta` for a process that
+    reads no file), every other tuple input carries its own meta (`val(meta2)`, ...), every output but the
+    versions is `tuple val(meta), ...`, and the tag is meta.id."""
+    for process, body in _processes(module):
+        inputs = _channels(_section(body, "input"))
+        if not inputs or not re.match(r"^(tuple\s+val\(meta\)\s*,\s*path\(|val\s+meta$)", inputs[0]):
+            results.errors.append(LintError(line=process.line, error=f"process {process.name}: first input must be `tuple val(meta), path(...)` (or `val meta`)"))
+        for declaration in inputs[1:]:
+            if declaration.startswith("tuple") and not re.match(r"^tuple\s+val\(meta[0-9]+\)\s*,", declaration):
+                results.errors.append(LintError(line=process.line, error=f"process {process.name}: tuple input `{declaration}` must start with its own val(metaN)"))
+        for declaration in _channels(_section(body, "output")):
+            if VERSIONS.match(declaration):
+                continue
+            if not re.match(r"^tuple\s+val\(meta\)\s*,", declaration):
+                results.errors.append(LintError(line=process.line, error=f"process {process.name}: output `{declaration}` must be `tuple val(meta), ...`"))
+        tags = [tag.tag for tag in process.tags] if process.tags else []
+        if tags and tags != ["${meta.id}"]:
+            results.errors.append(LintError(line=process.line, error=f'process {process.name}: tag must be "${{meta.id}}", is {tags}'))
+
+
+@rule
+def ext_prefix_and_args(module: Module, results: LintResults):
+    """Output names come from task.ext.prefix, else meta.id (`def prefix = task.ext.prefix ?: "${meta.id}"` in
+    script: and stub:, `${task.ext.prefix ?: meta.id}` in output:); script: passes task.ext.args on; the
+    `when:` block is nf-core's task.ext.when."""
+    for process, body in _processes(module):
+        output = _section(body, "output")
+        names = [n for n in re.findall(r'path\(\s*"([^"]+)"', output)]
+        for name in names:
+            if not name.startswith(PREFIX_IN_OUTPUT):
+                results.errors.append(LintError(line=process.line, error=f"process {process.name}: output '{name}' must be named from {PREFIX_IN_OUTPUT}"))
+        for section in ("script", "stub"):
+            if names and not PREFIX_IN_SCRIPT.search(_section(body, section)):
+                results.errors.append(LintError(line=process.line, error=f'process {process.name}: {section}: must define `def prefix = task.ext.prefix ?: "${{meta.id}}"`'))
+        script = _section(body, "script")
+        if "task.ext.args" not in script:
+            results.errors.append(LintError(line=process.line, error=f"process {process.name}: script: must pass task.ext.args on"))
+        if _is_module(module) and "task.ext.when == null || task.ext.when" not in _section(body, "when"):
+            results.errors.append(LintError(line=process.line, error=f"process {process.name}: needs `when: task.ext.when == null || task.ext.when`"))
 
 
 @rule
@@ -128,11 +197,21 @@ def stub_touches_outputs(module: Module, results: LintResults):
     for process, body in _processes(module):
         stub = _section(body, "stub")
         for declared in re.findall(r'path\(?\s*"([^"]+)"', _section(body, "output")):
+            declared = declared.replace(PREFIX_IN_OUTPUT, "${prefix}")
             if "*" in declared:
                 declared = declared.split("*")[0].rsplit("/", 1)[0]  # the folder a glob reads from
-            pattern = re.escape(declared)
-            if declared != "versions.yml" and not re.search(pattern, stub):
+            if not re.search(re.escape(declared), stub):
                 results.errors.append(LintError(line=process.line, error=f"process {process.name}: stub: does not create output '{declared}'"))
+
+
+@rule
+def versions_collected(module: Module, results: LintResults):
+    """The pipeline collects the `versions` topic into pipeline_info/software_versions.yml."""
+    if not module.path.replace("\\", "/").endswith("nextflow/main.nf"):
+        return
+    text = _text(module.path)
+    if not re.search(r"channel\.topic\('versions'\)[^\n]*\n(?:[^\n]*\n){0,4}\s*\.collectFile\(name: 'software_versions\.yml'", text):
+        results.errors.append(LintError(line=1, error="main.nf must collect channel.topic('versions') into software_versions.yml"))
 
 
 @rule
@@ -239,15 +318,15 @@ def params_in_closures(config: ConfigFile, results: LintResults):
 
 @configrule
 def profiles_and_params(config: ConfigFile, results: LintResults):
-    """nextflow.config has the documented profiles and a default for every key of workflows/config.schema.yaml."""
+    """nextflow.config has the documented profiles and a default for every key of snakemake/workflow/schemas/config.schema.yaml."""
     path = Path(config.path)
-    if path.name != "nextflow.config":
+    if path.name != "nextflow.config" or path.parent.name != "nextflow":  # not tests/nextflow.config (nf-test's)
         return
     text = path.read_text()
     for profile in ("test", "docker", "apptainer", "gpu", "slurm"):
         if not re.search(rf"^\s*{profile}\s*\{{", text, re.M):
             results.errors.append(LintError(line=1, error=f"profile '{profile}' missing"))
-    schema = path.parent.parent / "workflows" / "config.schema.yaml"
+    schema = path.parent.parent / "snakemake" / "workflow" / "schemas" / "config.schema.yaml"
     if schema.is_file():
         keys = re.findall(r"^  ([a-z_]+):\s*$", schema.read_text().split("\nproperties:", 1)[1].split("\n$defs:", 1)[0], re.M)
         params = re.search(r"^params\s*\{(.*?)^\}", text, re.M | re.S)

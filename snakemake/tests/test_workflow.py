@@ -1,8 +1,10 @@
-"""End-to-end tests of the Snakemake workflow on real data (chr20 slice + GoNL VCF) with the tiny model.
+"""End-to-end tests of the Snakemake workflow on real data (chr20 slice + GoNL VCF) with the tiny model, and
+on the built-in demo data with the catalog-style test configuration (.tests/integration/).
 
 Run by scripts/test with the workflows venv: `python -m pytest snakemake/tests`. The binary comes from
 ENFORMER_VEP_BIN (default target/release/enformer-vep). Every scenario compares the workflow's scores with
-`enformer-vep run` on the same input, and counts the predict jobs Snakemake scheduled.
+`enformer-vep run` on the same input, and counts the predict jobs Snakemake scheduled. The real-data tests
+are skipped when ../shared/data/real is absent; the demo-data ones always run.
 """
 
 import json
@@ -19,6 +21,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 SNAKEFILE = REPO / "snakemake" / "workflow" / "Snakefile"
+INTEGRATION = REPO / "snakemake" / ".tests" / "integration"
 BIN = Path(os.environ.get("ENFORMER_VEP_BIN", REPO / "target" / "release" / "enformer-vep")).resolve()
 MODEL = REPO / "tests" / "models" / "tiny_enformer.onnx"
 REAL = REPO.parent / "shared" / "data" / "real"
@@ -27,13 +30,13 @@ REGION = "20:60000-68000"
 SHARD_SIZE = 8
 STATS = ["SAD", "logSED", "D2", "CENTER"]
 
-if not REAL.is_dir():
-    pytest.skip(f"{REAL} is absent (these tests need the shared real data)", allow_module_level=True)
 
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     """The real inputs linked into a temp folder (the shared folder stays untouched), and the reference scores."""
+    if not REAL.is_dir():
+        pytest.skip(f"{REAL} is absent (this test needs the shared real data)")
     d = tmp_path_factory.mktemp("data")
     genome = d / "chr20.fa"
     genome.symlink_to(REAL / "genome" / "varda_hg19_chr20_1-200000.fa")
@@ -242,17 +245,29 @@ def test_killed_workflow_restarts_and_recomputes_nothing_cached(data, tmp_path):
     # Nothing torn: merge read and verified (checksum, shape) every entry of the cache to score all variants.
 
 
-def test_usable_as_a_module_from_another_workflow(data, tmp_path):
-    """A lab's own Snakefile imports ours with `module` + `use rule * from`, and consumes scores.parquet."""
-    cache = tmp_path / "cache"
-    config = write_config(tmp_path / "enformer.yaml", data, cache, tmp_path / "enformer")
-    (tmp_path / "Snakefile").write_text(f"""
-configfile: "enformer.yaml"
+def outside_repository(path):
+    """A folder that is not inside the checkout, so that nothing can resolve against the repository by luck."""
+    path = Path(path).resolve()
+    assert REPO not in path.parents and path != REPO, f"{path} is inside the repository"
+    return path
+
+
+def repository_files():
+    """Every file of the checkout, but the build, the venvs and git's own (to see what a run wrote there)."""
+    found = set()
+    for folder, subfolders, files in os.walk(REPO):
+        subfolders[:] = [d for d in subfolders if d not in {".git", "target", ".ort"} and not d.startswith(".venv")]
+        found.update(os.path.join(folder, name) for name in files)
+    return found
+
+
+MODULE_SNAKEFILE = """
+configfile: "{config}"
 
 
 module enformer_vep:
     snakefile:
-        "{SNAKEFILE}"
+        "{snakefile}"
     config:
         config
 
@@ -273,13 +288,61 @@ rule top_variants:
         with open(output[0], "w") as f:
             for r in rows[:5]:
                 f.write(f"{{r['id']}}\\t{{max(abs(x) for x in r['SAD'])}}\\n")
-""")
-    out = subprocess.run([SNAKEMAKE, "--snakefile", tmp_path / "Snakefile", "--directory", tmp_path, "--cores", "2",
-                          "top.tsv"], capture_output=True, text=True)
+"""
+
+
+def test_usable_as_a_module_from_another_workflow(data, tmp_path):
+    """A lab's own Snakefile imports ours with `module` + `use rule * from`, and consumes scores.parquet. It
+    lives in, and Snakemake runs from, a folder outside the repository: the workflow's own files (rules/*.smk,
+    schemas/) must resolve from the workflow's folder, not from the working directory."""
+    work = outside_repository(tmp_path)
+    cache = work / "cache"
+    write_config(work / "enformer.yaml", data, cache, work / "enformer")
+    (work / "Snakefile").write_text(MODULE_SNAKEFILE.format(config="enformer.yaml", snakefile=SNAKEFILE))
+    out = subprocess.run([SNAKEMAKE, "--snakefile", "Snakefile", "--cores", "2", "top.tsv"], cwd=work,
+                         capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-6000:]
     assert "rule enformer_vep_predict:" in out.stderr
-    assert_same_scores(tmp_path / "enformer" / "scores.parquet", data["reference"])
-    assert len((tmp_path / "top.tsv").read_text().splitlines()) == 5
+    assert_same_scores(work / "enformer" / "scores.parquet", data["reference"])
+    assert len((work / "top.tsv").read_text().splitlines()) == 5
+
+
+def test_catalog_integration_config_runs_through_the_module_outside_the_repository(tmp_path):
+    """The catalog-style test configuration (.tests/integration/config/config.yaml) on the built-in demo data,
+    run through the workflow used as a module from a Snakefile in a temp folder outside the repository (the
+    working directory too): every predict job, the report, scores equal to `enformer-vep run`'s, and nothing
+    written into the checkout. Needs no shared data."""
+    work = outside_repository(tmp_path)
+    config = yaml.safe_load((INTEGRATION / "config" / "config.yaml").read_text())
+    # The configuration's relative paths are relative to .tests/integration (the catalog's --directory).
+    model = (INTEGRATION / config["model"]).resolve()
+    assert model == MODEL, model
+    assert (INTEGRATION / config["binary"]).resolve() == REPO / "target" / "release" / "enformer-vep"
+    # The same configuration in the lab's folder: the demo data written where it expects them, the model and
+    # the binary given as absolute paths (the binary from ENFORMER_VEP_BIN, as in every test here).
+    subprocess.run([BIN, "demo-data", "--quiet", "--out-dir", work / "data"], check=True, capture_output=True)
+    config.update(model=str(model), binary=str(BIN))
+    (work / "config").mkdir()
+    (work / "config" / "config.yaml").write_text(yaml.safe_dump(config))
+    (work / "Snakefile").write_text(MODULE_SNAKEFILE.format(config="config/config.yaml", snakefile=SNAKEFILE))
+    before = repository_files()
+
+    out = subprocess.run([SNAKEMAKE, "--snakefile", "Snakefile", "--cores", "2", "top.tsv",
+                          "enformer_vep_all"], cwd=work, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-6000:]
+    results = work / config["results"]
+    assert len(shards(results)) == 3 and predict_jobs(results) == shards(results)
+    assert out.stderr.count("rule enformer_vep_predict:") == 3
+    assert (results / "report.html").stat().st_size > 0
+    assert len((work / "top.tsv").read_text().splitlines()) == 5
+    assert repository_files() == before, "the run wrote into the repository"
+
+    reference = work / "run" / "scores.parquet"
+    subprocess.run([BIN, "run", "--quiet", "--variants", work / "data" / "variants.kunkle.txt", "--genome",
+                    work / "data" / "genome.fa", "--model", MODEL, "--cache", work / config["cache"], "--out",
+                    reference, "--top", str(config["top"]), "--shard-size", str(config["shard_size"])],
+                   check=True, capture_output=True)
+    assert_same_scores(results / "scores.parquet", reference, min_rows=config["top"] - 1)
 
 
 def test_bad_config_is_rejected_at_start_with_the_field_named(data, tmp_path):

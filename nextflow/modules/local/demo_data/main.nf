@@ -1,43 +1,37 @@
 // DEMO_DATA: the built-in demo inputs (`enformer-vep demo-data`): a generated three-contig genome with its .fai
-// and a Kunkle-layout GWAS table. Used by `-profile test` when no `variants`/`genome` are given.
+// and a Kunkle-layout GWAS table, in the folder PREFIX/ (task.ext.prefix, else meta.id). Used by
+// `-profile test` when no `variants`/`genome` are given.
 process DEMO_DATA {
-    tag "demo"
+    tag "${meta.id}"
     label 'process_single'
     container 'enformer-vep:0.1.0'
 
+    input:
+    val meta // [ id: 'demo' ]
+
     output:
-    path "demo/variants.kunkle.txt", emit: variants
-    path "demo/genome.fa"          , emit: genome
-    path "demo/genome.fa.fai"      , emit: fai
-    path "versions.yml"            , emit: versions
+    tuple val(meta), path("${task.ext.prefix ?: meta.id}/variants.kunkle.txt"), emit: variants
+    tuple val(meta), path("${task.ext.prefix ?: meta.id}/genome.fa")          , emit: genome
+    tuple val(meta), path("${task.ext.prefix ?: meta.id}/genome.fa.fai")      , emit: fai
+    tuple val("${task.process}"), val('enformer-vep'), eval("${task.ext.binary ?: 'enformer-vep'} --version | sed 's/^enformer-vep //'"), emit: versions_enformer_vep, topic: versions
 
     when:
     task.ext.when == null || task.ext.when
 
     script:
     def bin = task.ext.binary ?: 'enformer-vep'
+    def prefix = task.ext.prefix ?: "${meta.id}"
     def args = task.ext.args ?: ''
     """
-    ${bin} demo-data --out-dir demo ${args}
-
-    cat <<-END_VERSIONS > versions.yml
-    "${task.process}":
-        enformer-vep: \$(${bin} --version | sed 's/^enformer-vep //')
-    END_VERSIONS
+    ${bin} demo-data --out-dir ${prefix} ${args}
     """
 
     stub:
-    def bin = task.ext.binary ?: 'enformer-vep'
+    def prefix = task.ext.prefix ?: "${meta.id}"
     """
-    mkdir -p demo
-    printf 'MarkerName\\tChromosome\\tPosition\\tEffect_allele\\tNon_Effect_allele\\tBeta\\tSE\\tPvalue\\n' > demo/variants.kunkle.txt
-    printf '>chr1\\nACGT\\n' > demo/genome.fa
-    printf 'chr1\\t4\\t6\\t4\\t5\\n' > demo/genome.fa.fai
-
-    version=\$(${bin} --version 2>/dev/null | sed 's/^enformer-vep //') || true
-    cat <<-END_VERSIONS > versions.yml
-    "${task.process}":
-        enformer-vep: \${version:-stub}
-    END_VERSIONS
+    mkdir -p ${prefix}
+    printf 'MarkerName\\tChromosome\\tPosition\\tEffect_allele\\tNon_Effect_allele\\tBeta\\tSE\\tPvalue\\n' > ${prefix}/variants.kunkle.txt
+    printf '>chr1\\nACGT\\n' > ${prefix}/genome.fa
+    printf 'chr1\\t4\\t6\\t4\\t5\\n' > ${prefix}/genome.fa.fai
     """
 }

@@ -4,45 +4,36 @@
 // model's size and time stamps with the record and hash it again only when they differ (a changed model is
 // still caught).
 process NAMESPACE {
-    tag "${model.name}"
+    tag "${meta.id}"
     label 'process_single'
     container 'enformer-vep:0.1.0'
 
     input:
-    path model // the ONNX model
-    val args   // namespace flags: --head --n-encoding --store --window --center-bins
+    tuple val(meta), path(model) // the ONNX model; meta.id: its name
+    val args                     // namespace flags: --head --n-encoding --store --window --center-bins
 
     output:
-    path "namespace.json", emit: record
-    path "versions.yml"  , emit: versions
+    tuple val(meta), path("${task.ext.prefix ?: meta.id}.namespace.json"), emit: record
+    tuple val("${task.process}"), val('enformer-vep'), eval("${task.ext.binary ?: 'enformer-vep'} --version | sed 's/^enformer-vep //'"), emit: versions_enformer_vep, topic: versions
 
     when:
     task.ext.when == null || task.ext.when
 
     script:
     def bin = task.ext.binary ?: 'enformer-vep'
+    def prefix = task.ext.prefix ?: "${meta.id}"
     def extra = task.ext.args ?: ''
     """
     ${bin} namespace \\
         --model "${model}" \\
-        --out namespace.json \\
+        --out ${prefix}.namespace.json \\
         ${args} ${extra} > /dev/null
-
-    cat <<-END_VERSIONS > versions.yml
-    "${task.process}":
-        enformer-vep: \$(${bin} --version | sed 's/^enformer-vep //')
-    END_VERSIONS
     """
 
     stub:
     def bin = task.ext.binary ?: 'enformer-vep'
+    def prefix = task.ext.prefix ?: "${meta.id}"
     """
-    ${bin} namespace --model "${model}" --out namespace.json ${args} > /dev/null 2>&1 || touch namespace.json
-
-    version=\$(${bin} --version 2>/dev/null | sed 's/^enformer-vep //') || true
-    cat <<-END_VERSIONS > versions.yml
-    "${task.process}":
-        enformer-vep: \${version:-stub}
-    END_VERSIONS
+    ${bin} namespace --model "${model}" --out ${prefix}.namespace.json ${args} > /dev/null 2>&1 || touch ${prefix}.namespace.json
     """
 }

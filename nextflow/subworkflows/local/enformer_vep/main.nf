@@ -10,7 +10,7 @@
 // above zero are sent to PREDICT, so a run over a warm cache schedules no PREDICT (GPU) task at all. MERGE
 // waits for every CHECK_CACHE and every PREDICT summary (collected into one list), then scores.
 //
-// `opts` is the configuration as a map: the keys of workflows/config.schema.yaml (in the pipeline, `params`,
+// `opts` is the configuration as a map: the keys of snakemake/workflow/schemas/config.schema.yaml (in the pipeline, `params`,
 // read from the same YAML with -params-file). Unset (null) keys are left out of the command lines, so the
 // binary's defaults apply. The namespace flags (head, n_encoding, store, window, center_bins) are built once
 // and given to CHECK_CACHE, PREDICT and MERGE alike: they choose the cache folder, so they must match.
@@ -53,11 +53,10 @@ def missingSequences(summary) {
 
 workflow ENFORMER_VEP {
     take:
-    ch_variants     // channel: the GWAS table or VCF (one file)
-    ch_genome       // channel: the reference FASTA (one file)
-    ch_genome_index // channel: a list of the FASTA's .fai/.gzi files, staged beside it ([]: built in the task)
-    ch_model        // channel: the ONNX model (one file)
-    opts            // map: the configuration (cache, device, shard_size, stats, ...; see above)
+    ch_variants // channel: [ val(meta), path(variants) ]: the GWAS table or VCF; meta.id names the run
+    ch_genome   // channel: [ val(meta2), path(fasta), path(index) ]: the reference FASTA and a list of its .fai/.gzi files ([]: built in the task)
+    ch_model    // channel: [ val(meta3), path(model) ]: the ONNX model
+    opts        // map: the configuration (cache, device, shard_size, stats, ...; see above)
 
     main:
     if (!opts.cache) {
@@ -79,55 +78,52 @@ workflow ENFORMER_VEP {
     // Value channels: the model is read by every CHECK_CACHE and PREDICT task, not consumed by the first.
     def model = ch_model.first()
 
-    // The model is hashed once, here; every other task reads the small namespace.json instead.
+    // The model is hashed once, here; every other task gets [ meta, model, namespace.json ] and reads the record.
     NAMESPACE(model, namespace_args)
-    def namespace_file = NAMESPACE.out.record
+    def model_record = model
+        .combine(NAMESPACE.out.record.map { meta, record -> record })
+        .first()
 
-    EXTRACT_SEQS(ch_variants.first(), ch_genome.first(), ch_genome_index.first(), extract_args)
+    EXTRACT_SEQS(ch_variants.first(), ch_genome.first(), extract_args)
 
-    // One CHECK_CACHE task per shard, tagged with the shard's name (shard-00000, ...).
+    // One CHECK_CACHE task per shard; the shard's meta is the run's with id = the shard's name (shard-00000)
+    // and run = the run's id.
     def ch_shards = EXTRACT_SEQS.out.shards
-        .flatten()
-        .map { shard -> [shard.baseName, shard] }
-    CHECK_CACHE(ch_shards, model, namespace_file, cache_dir, legacy_cache, namespace_args)
+        .flatMap { meta, shards ->
+            [shards].flatten().collect { shard -> [meta + [id: shard.baseName, run: meta.id], shard] }
+        }
+    CHECK_CACHE(ch_shards, model_record, cache_dir, legacy_cache, namespace_args)
 
     // The DAG-level skip: a shard whose summary says `missing: 0` never reaches PREDICT.
     def ch_todo = CHECK_CACHE.out.todo
-        .filter { shard_id, todo, summary -> missingSequences(summary) > 0 }
-        .map { shard_id, todo, summary -> [shard_id, todo] }
-    PREDICT(ch_todo, model, namespace_file, cache_dir, device, predict_args)
+        .filter { meta, todo, summary -> missingSequences(summary) > 0 }
+        .map { meta, todo, summary -> [meta, todo] }
+    PREDICT(ch_todo, model_record, cache_dir, device, predict_args)
 
     // MERGE waits for all CHECK_CACHE and all PREDICT tasks: their summaries, collected into one list
     // (toList emits [] when there is no shard at all, so MERGE still runs and reports the empty result).
     def ch_done = CHECK_CACHE.out.todo
-        .map { shard_id, todo, summary -> summary }
-        .mix(PREDICT.out.summary.map { shard_id, summary -> summary })
+        .map { meta, todo, summary -> summary }
+        .mix(PREDICT.out.summary.map { meta, summary -> summary })
         .toList()
-    MERGE(EXTRACT_SEQS.out.variants, model, namespace_file, cache_dir, legacy_cache, targets, merge_args, ch_done)
+    MERGE(EXTRACT_SEQS.out.variants, model_record, cache_dir, legacy_cache, targets, merge_args, ch_done)
 
     // The HTML report after MERGE (opts.report, on by default: only an explicit false leaves it out).
     def ch_report = Channel.empty()
-    def ch_report_versions = Channel.empty()
     if (opts.report != false) {
-        REPORT(MERGE.out.scores, EXTRACT_SEQS.out.manifest)
+        REPORT(MERGE.out.scores.join(EXTRACT_SEQS.out.manifest))
         ch_report = REPORT.out.html
-        ch_report_versions = REPORT.out.versions
     }
 
-    def ch_versions = NAMESPACE.out.versions
-        .mix(EXTRACT_SEQS.out.versions)
-        .mix(CHECK_CACHE.out.versions.first())
-        .mix(PREDICT.out.versions.first())
-        .mix(MERGE.out.versions)
-        .mix(ch_report_versions)
+    // Versions: every module sends [ process, 'enformer-vep', version ] to the `versions` topic
+    // (channel.topic('versions'), collected by the pipeline's main.nf); nothing to emit here.
 
     emit:
-    scores    = MERGE.out.scores           // channel: scores.parquet
-    tracks    = MERGE.out.tracks           // channel: scores.tracks.tsv
-    report    = ch_report                  // channel: report.html (when opts.report is not false)
-    variants  = EXTRACT_SEQS.out.variants  // channel: variants.parquet (every input row, with status)
-    manifest  = EXTRACT_SEQS.out.manifest  // channel: manifest.json
-    todo      = CHECK_CACHE.out.todo       // channel: [ shard_id, todo.parquet, summary.json ]
-    predicted = PREDICT.out.summary        // channel: [ shard_id, predict summary.json ] (shards that ran)
-    versions  = ch_versions                // channel: versions.yml files
+    scores    = MERGE.out.scores           // channel: [ val(meta), scores.parquet ]
+    tracks    = MERGE.out.tracks           // channel: [ val(meta), scores.tracks.tsv ]
+    report    = ch_report                  // channel: [ val(meta), report.html ] (when opts.report is not false)
+    variants  = EXTRACT_SEQS.out.variants  // channel: [ val(meta), variants.parquet ] (every input row, with status)
+    manifest  = EXTRACT_SEQS.out.manifest  // channel: [ val(meta), manifest.json ]
+    todo      = CHECK_CACHE.out.todo       // channel: [ val(meta), todo.parquet, summary.json ] (meta.id: the shard)
+    predicted = PREDICT.out.summary        // channel: [ val(meta), predict summary.json ] (shards that ran)
 }
