@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::{CheckArgs, ExtractArgs, MergeArgs, NamespaceArgs, PlotArgs, PredictArgs, ReportArgs, RunArgs};
+use super::{CheckArgs, ExportArgs, ExtractArgs, MergeArgs, NamespaceArgs, PlotArgs, PredictArgs, ReportArgs, RunArgs};
 use crate::cache::legacy::LegacyCache;
 use crate::check_cache::{check_cache, CheckOptions};
 use crate::extract::{extract_seqs, Manifest};
@@ -202,4 +202,27 @@ pub fn plot(a: PlotArgs) -> anyhow::Result<i32> {
         eprintln!("plot: {svg}, {png}");
     }
     Ok(0)
+}
+
+pub fn export(a: ExportArgs) -> anyhow::Result<i32> {
+    let opts = crate::export::ExportOptions { scores: a.scores, out: a.out, tracks: a.track, format: a.format };
+    match crate::export::export(&opts) {
+        Ok(r) => {
+            eprintln!(
+                "export: {} variants × {} tracks = {} rows ({}) -> {}",
+                r.variants,
+                r.tracks,
+                r.rows,
+                r.stats.join(", "),
+                r.out
+            );
+            Ok(0)
+        }
+        // A selector or an output name the command cannot use: a usage error, as clap's own.
+        Err(e) if e.is_usage() => {
+            eprintln!("error: {e}");
+            Ok(2)
+        }
+        Err(e) => Err(e.into()),
+    }
 }

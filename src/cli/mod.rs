@@ -68,6 +68,8 @@ pub enum Command {
     Report(ReportArgs),
     /// One variant's ref/alt predictions along the bins and their difference, as SVG and PNG (full cache).
     Plot(PlotArgs),
+    /// scores.parquet → a long table, one row per variant × track (for dplyr, ggplot2, pandas), Parquet or TSV.
+    Export(ExportArgs),
     /// Write a deterministic demo genome and Kunkle-layout table (for the demo and benchmarks).
     DemoData(DemoArgs),
     /// Cache maintenance: stats, verify, gc, import-legacy.
@@ -255,6 +257,24 @@ pub struct PlotArgs {
 
 #[derive(Debug, Args)]
 #[command(args_override_self = true)]
+pub struct ExportArgs {
+    /// scores.parquet from merge or run.
+    #[arg(long, value_name = "scores.parquet")]
+    pub scores: PathBuf,
+    /// Track: position in the scores' lists, identifier, or regular expression on identifier/description, as
+    /// `plot --track`; repeat for several (default: every kept track).
+    #[arg(long, visible_alias = "tracks", value_name = "TRACK")]
+    pub track: Vec<String>,
+    /// Output table: .parquet or .tsv (the format follows the extension unless --format is given).
+    #[arg(long, value_name = "long.parquet|long.tsv")]
+    pub out: PathBuf,
+    /// Output format, whatever the extension.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<crate::export::Format>,
+}
+
+#[derive(Debug, Args)]
+#[command(args_override_self = true)]
 pub struct DemoArgs {
     /// Output folder (genome.fa, variants.kunkle.txt).
     #[arg(long, value_name = "DIR")]
@@ -300,6 +320,7 @@ pub fn run() -> anyhow::Result<i32> {
         Command::Namespace(a) => commands::namespace(a),
         Command::Report(a) => commands::report(a),
         Command::Plot(a) => commands::plot(a),
+        Command::Export(a) => commands::export(a),
         Command::Cache(c) => cache::run(c, mode),
         Command::SetupOrt(a) => install::setup_ort(a),
         Command::Completions(a) => install::completions(a),
