@@ -121,6 +121,11 @@ pub fn merge(a: MergeArgs, mode: ProgressMode) -> anyhow::Result<i32> {
         legacy: legacy_cache(a.legacy_cache.as_deref())?,
     };
     let r = merge_step(&opts, mode)?;
+    if let Some(path) = &a.summary {
+        let json = serde_json::to_vec_pretty(&r)?;
+        crate::fsutil::write_atomic(path, &json)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    }
     for w in &r.warnings {
         eprintln!("warning: {w}");
     }
@@ -174,6 +179,7 @@ pub fn report(a: ReportArgs) -> anyhow::Result<i32> {
         scores: a.scores,
         out: a.out,
         manifest: a.manifest,
+        work_dir: a.work_dir,
         stat: a.stat.map(|s| s.name().to_string()),
         class: a.class,
         top: a.top,

@@ -169,6 +169,10 @@ pub struct MergeArgs {
     /// The legacy Python tool's cache folder ({sha256}.pkl.gz), read for windows the cache does not have.
     #[arg(long, value_name = "OLD_DIR")]
     pub legacy_cache: Option<PathBuf>,
+    /// JSON summary {"rows_in", "scored", "tracks", "warnings", "timing"} (wall and busy time reading,
+    /// composing and writing), which `report` shows.
+    #[arg(long, value_name = "S.json")]
+    pub summary: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -194,8 +198,8 @@ pub struct RunArgs {
     /// The legacy Python tool's cache folder ({sha256}.pkl.gz): windows it holds are read, not predicted.
     #[arg(long, value_name = "OLD_DIR")]
     pub legacy_cache: Option<PathBuf>,
-    /// Remove the work folder's files (extract/, todo/, namespace.json) after a run that scored everything;
-    /// a failed run keeps them, so that the next run resumes. `report` then finds no manifest by default.
+    /// Remove the work folder's files (extract/, todo/, namespace.json, merge.json) after a run that scored
+    /// everything; a failed run keeps them, so that the next run resumes. `report` then finds no step records.
     #[arg(long)]
     pub remove_work: bool,
 }
@@ -209,10 +213,15 @@ pub struct ReportArgs {
     /// Output HTML file.
     #[arg(long, value_name = "report.html")]
     pub out: PathBuf,
-    /// extract-seqs' manifest.json (inputs, statuses, filters); default: SCORES.work/extract/manifest.json
-    /// when it exists (where `run` puts it).
+    /// extract-seqs' manifest.json (inputs, statuses, filters; variants.parquet beside it gives the locus
+    /// views the rows not scored); default: the one in the work folder.
     #[arg(long, value_name = "manifest.json")]
     pub manifest: Option<PathBuf>,
+    /// Folder holding the steps' JSON records (manifest.json, check-cache and predict summaries, merge's),
+    /// in it or one folder down, for sequences cached/computed and time per step: run's work folder or a
+    /// workflow's results folder; default: SCORES.work when it exists (where `run` puts it).
+    #[arg(long, value_name = "DIR")]
+    pub work_dir: Option<PathBuf>,
     /// Statistic to rank and colour by (default: the first in the file).
     #[arg(long, value_name = "STAT")]
     pub stat: Option<crate::score::Stat>,
