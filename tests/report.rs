@@ -72,8 +72,8 @@ fn headless_at(chromium: &Path, html: &Path, fragment: &str, args: &[&str], prof
 
 /// Opens the report in chromium: the DOM has every section and `top_rows` rows in the top table, the hostile
 /// strings appear as text and never as elements, the console is clean, and a screenshot has content.
-/// Returns the screenshot's path.
-fn check_in_browser(html: &Path, top_rows: usize, hostile: &[&str]) -> Option<PathBuf> {
+/// Returns the screenshot's path and the DOM.
+fn check_in_browser(html: &Path, top_rows: usize, hostile: &[&str]) -> Option<(PathBuf, String)> {
     let chromium = chromium()?;
     let dir = html.parent().unwrap();
     let (dom, log) = headless(&chromium, html, &["--dump-dom"], &dir.join("profile-dom"));
@@ -118,7 +118,7 @@ fn check_in_browser(html: &Path, top_rows: usize, hostile: &[&str]) -> Option<Pa
         "blank screenshot: {inked} of {pixels} pixels inked, {} colours",
         colours.len()
     );
-    Some(shot)
+    Some((shot, dom))
 }
 
 /// The text of column `col` of each top-variant row, in DOM order.
@@ -254,7 +254,7 @@ fn demo_summary_columns_match_numpy_and_the_report_opens_in_a_browser() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("nope") && err.contains("is not a folder; fix:"), "{err}");
-    let Some(shot) = check_in_browser(&html_path, 10, &[HOSTILE_ID, HOSTILE_DESC_SHOWN]) else {
+    let Some((shot, _)) = check_in_browser(&html_path, 10, &[HOSTILE_ID, HOSTILE_DESC_SHOWN]) else {
         return;
     };
     // The README's screenshot is this one; keep a copy when asked (ENFORMER_VEP_SCREENSHOT=path).
@@ -381,4 +381,33 @@ fn real_data_report_names_the_tracks_from_targets_human() {
     });
     assert!(named, "the real track identifiers and descriptions are shown");
     check_in_browser(&html_path, scored, &[]);
+}
+
+/// Issue 13: a real GWAS table on the real chr20 slice gives a locus view. qmplot's PLINK 2 table has one row
+/// in the slice (chr20:168,728, REF T as in hg19) and two just past its end (377,226 and 389,984, with
+/// p-values): the view shows the scored one coloured and circled as the lead, and the two rows that could
+/// not be scored (position_out_of_range) as grey crosses listed with their status. The GoNL VCF above has no
+/// p-values, so it has no locus.
+#[test]
+fn real_gwas_table_gives_a_locus_view_with_the_rows_not_scored() {
+    let Some(real) = real_data() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let genome = linked_genome(&real, "varda_hg19_chr20_1-200000.fa", d);
+    let table = real.join("gwas/qmplot_plink2_glm_linear.build_unknown.tsv");
+    let scores = d.join("scores.parquet");
+    let counts = run_tiny(&table, &genome, &d.join("cache"), &scores, &[]);
+    assert_eq!(counts["scored"], 1, "{counts}");
+    let html_path = d.join("report.html");
+    let html = report(&scores, &html_path, &["--locus-radius", "250000"]);
+    let heading = "<h3>20_168728 (chr20:0-418728, 1 scored, 2 not scored)</h3>";
+    assert!(html.contains(heading), "no locus view of the real table");
+    let Some((_, dom)) = check_in_browser(&html_path, 1, &[]) else { return };
+    assert!(dom.contains(heading), "the locus view is not in the DOM");
+    let unscored = dom.split("<table class=\"unscored\">").nth(1).expect("the rows not scored are listed");
+    let unscored = unscored.split("</table>").next().unwrap();
+    for want in ["20_377226", "20_389984", "position_out_of_range", "3.796e-1"] {
+        assert!(unscored.contains(want), "{want} missing from the rows not scored: {unscored}");
+    }
+    assert!(dom.contains("not scored (status below)"), "the legend names the grey crosses");
 }
