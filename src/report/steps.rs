@@ -144,7 +144,7 @@ impl Steps {
                     }
                 }
             }
-            let mut busy: Vec<String> = stages.iter().map(|(n, b)| format!("{n} {b:.2} s")).collect();
+            let mut busy: Vec<String> = stages.iter().map(|(n, b)| format!("{n} {} s", secs(*b))).collect();
             if step == "predict" {
                 let computed: u64 = records.iter().filter_map(|v| v.get("computed")?.as_u64()).sum();
                 if computed > 0 && wall > 0.0 {
@@ -154,13 +154,22 @@ impl Steps {
                     busy.push(format!("device {d}"));
                 }
             }
-            rows.push([step.to_string(), records.len().to_string(), format!("{wall:.2}"), busy.join(", ")]);
+            rows.push([step.to_string(), records.len().to_string(), secs(wall), busy.join(", ")]);
         };
         add("extract-seqs", self.manifest.iter().map(|(_, v)| v).collect());
         add("check-cache", self.checks.iter().collect());
         add("predict", self.predicts.iter().collect());
         add("merge", self.merge.iter().collect());
         rows
+    }
+}
+
+/// Seconds with milliseconds below 10 s (a small run's stages take a few ms), tenths above.
+fn secs(s: f64) -> String {
+    if s < 10.0 {
+        format!("{s:.3}")
+    } else {
+        format!("{s:.1}")
     }
 }
 
@@ -212,7 +221,7 @@ mod tests {
             ]
         );
         let t = s.timings();
-        assert_eq!(t[1], ["check-cache".to_string(), "2".into(), "0.75".into(), "lookup 0.75 s".into()]);
+        assert_eq!(t[1], ["check-cache".to_string(), "2".into(), "0.750".into(), "lookup 0.750 s".into()]);
         assert_eq!(t[2][3], "2.50 sequences/s, device cpu");
         assert_eq!(
             t.iter().map(|r| r[0].as_str()).collect::<Vec<_>>(),
