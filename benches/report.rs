@@ -160,6 +160,7 @@ fn main() -> anyhow::Result<()> {
         scores: scores.clone(),
         out: dir.path().join("report.html"),
         manifest: None,
+        work_dir: None,
         stat: None,
         class: None,
         top: 25,

@@ -16,6 +16,9 @@ use crate::predict::{predict, PredictOptions};
 use crate::progress::ProgressMode;
 use crate::score::Stat;
 
+/// Merge's report in the work folder (the other steps' summaries are under `extract/` and `todo/`).
+pub const MERGE_SUMMARY: &str = "merge.json";
+
 #[derive(Debug, Clone)]
 pub struct RunOptions {
     pub extract: ExtractOptions,
@@ -135,6 +138,12 @@ pub fn run_pipeline(opts: &RunOptions, mode: ProgressMode) -> anyhow::Result<Run
         );
         match merged {
             Ok(report) => {
+                // Merge's report (counts, stage timings) beside the check-cache and predict summaries, where
+                // `report` finds them.
+                let json = serde_json::to_vec_pretty(&report)?;
+                let summary = opts.work_dir.join(MERGE_SUMMARY);
+                crate::fsutil::write_atomic(&summary, &json)
+                    .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", summary.display()))?;
                 if opts.remove_work && totals.3 == 0 {
                     remove_work_files(&opts.work_dir, &extract_dir)?;
                 }
@@ -161,7 +170,7 @@ pub fn run_pipeline(opts: &RunOptions, mode: ProgressMode) -> anyhow::Result<Run
     anyhow::bail!("run: cache entries still missing after recomputing them")
 }
 
-/// Removes what `run` wrote to the work folder (the extract folder, todo/, the model digest's memo), then the
+/// Removes what `run` wrote to the work folder (the extract folder, todo/, the model digest's memo, merge.json), then the
 /// folder itself if that left it empty. Never the folder recursively: `--work-dir` may name a folder that
 /// holds the user's other files.
 fn remove_work_files(work_dir: &Path, extract_dir: &Path) -> anyhow::Result<()> {
@@ -174,8 +183,10 @@ fn remove_work_files(work_dir: &Path, extract_dir: &Path) -> anyhow::Result<()> 
     for dir in [extract_dir.to_path_buf(), work_dir.join("todo")] {
         gone(std::fs::remove_dir_all(&dir), &dir)?;
     }
-    let memo = work_dir.join("namespace.json");
-    gone(std::fs::remove_file(&memo), &memo)?;
+    for file in ["namespace.json", MERGE_SUMMARY] {
+        let path = work_dir.join(file);
+        gone(std::fs::remove_file(&path), &path)?;
+    }
     // Not empty (the user's own files): kept, which is not an error.
     let _ = std::fs::remove_dir(work_dir);
     Ok(())

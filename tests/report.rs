@@ -1,7 +1,8 @@
 //! What a user sees: the "at a glance" columns of scores.parquet (checked against numpy by
 //! `scripts/check_summary_columns.py`), and `enformer-vep report` opened in a real headless browser (Debian's
 //! `chromium`, installed when absent; SKIP only where it cannot be installed): sections and top-variant rows
-//! in the DOM, hostile identifiers shown as text, no console errors, a non-blank screenshot.
+//! in the DOM, hostile identifiers shown as text, the top table sorted by its script, no console errors, a
+//! non-blank screenshot.
 
 mod common;
 
@@ -49,13 +50,18 @@ fn chromium() -> Option<PathBuf> {
 
 /// Runs headless chromium on `html` with `args` (e.g. `--dump-dom`); returns (stdout, stderr).
 fn headless(chromium: &Path, html: &Path, args: &[&str], profile: &Path) -> (String, String) {
+    headless_at(chromium, html, "", args, profile)
+}
+
+/// As [`headless`], with `fragment` (e.g. `#sort=5`) after the file's address.
+fn headless_at(chromium: &Path, html: &Path, fragment: &str, args: &[&str], profile: &Path) -> (String, String) {
     let out = Command::new("timeout")
         .arg("180")
         .arg(chromium)
         .args(["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--enable-logging=stderr", "--v=0"])
         .arg(format!("--user-data-dir={}", profile.display()))
         .args(args)
-        .arg(format!("file://{}", html.display()))
+        .arg(format!("file://{}{fragment}", html.display()))
         .output()
         .expect("chromium runs");
     let (stdout, stderr) =
@@ -66,8 +72,8 @@ fn headless(chromium: &Path, html: &Path, args: &[&str], profile: &Path) -> (Str
 
 /// Opens the report in chromium: the DOM has every section and `top_rows` rows in the top table, the hostile
 /// strings appear as text and never as elements, the console is clean, and a screenshot has content.
-/// Returns the screenshot's path.
-fn check_in_browser(html: &Path, top_rows: usize, hostile: &[&str]) -> Option<PathBuf> {
+/// Returns the screenshot's path and the DOM.
+fn check_in_browser(html: &Path, top_rows: usize, hostile: &[&str]) -> Option<(PathBuf, String)> {
     let chromium = chromium()?;
     let dir = html.parent().unwrap();
     let (dom, log) = headless(&chromium, html, &["--dump-dom"], &dir.join("profile-dom"));
@@ -76,13 +82,24 @@ fn check_in_browser(html: &Path, top_rows: usize, hostile: &[&str]) -> Option<Pa
     }
     assert_eq!(dom.matches("<tr class=\"top-row\">").count(), top_rows, "top-variant rows");
     assert!(dom.matches("<svg").count() >= 2, "inline SVG figures: distribution and overview at least");
-    assert!(!dom.contains("<script"), "a hostile string became an element");
+    assert_eq!(dom.matches("<script").count(), 1, "a hostile string became an element (the page has one script)");
     for h in hostile {
         let escaped = h.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
         assert!(dom.contains(&escaped), "{h} is not shown as text");
     }
     for line in log.lines() {
         assert!(!line.contains("CONSOLE") && !line.contains("Uncaught"), "console message: {line}");
+    }
+    // The script sorts the top table: by column 5 (max |stat|) ascending, then descending.
+    for (fragment, ascending) in [("#sort=5", true), ("#sort=5-desc", false)] {
+        let (dom, log) = headless_at(&chromium, html, fragment, &["--dump-dom"], &dir.join("profile-sort"));
+        let values: Vec<f64> = top_column(&dom, 5).iter().map(|v| v.parse().unwrap()).collect();
+        assert_eq!(values.len(), top_rows);
+        let sorted = values.windows(2).all(|w| if ascending { w[0] <= w[1] } else { w[0] >= w[1] });
+        assert!(sorted, "{fragment}: {values:?}");
+        let marked = if ascending { "aria-sort=\"ascending\"" } else { "aria-sort=\"descending\"" };
+        assert!(dom.contains(marked), "{fragment}: the header shows the order");
+        assert!(!log.lines().any(|l| l.contains("CONSOLE") || l.contains("Uncaught")), "{log}");
     }
     let shot = dir.join("report.png");
     headless(
@@ -101,7 +118,19 @@ fn check_in_browser(html: &Path, top_rows: usize, hostile: &[&str]) -> Option<Pa
         "blank screenshot: {inked} of {pixels} pixels inked, {} colours",
         colours.len()
     );
-    Some(shot)
+    Some((shot, dom))
+}
+
+/// The text of column `col` of each top-variant row, in DOM order.
+fn top_column(dom: &str, col: usize) -> Vec<String> {
+    dom.split("<tr class=\"top-row\">")
+        .skip(1)
+        .filter_map(|row| {
+            let row = row.split("</tr>").next()?;
+            let cell = row.split("<td").nth(col + 1)?;
+            Some(cell.split_once('>')?.1.split("</td>").next()?.to_string())
+        })
+        .collect()
 }
 
 fn decode_png(path: &Path) -> (u32, u32, Vec<u8>) {
@@ -191,14 +220,41 @@ fn demo_summary_columns_match_numpy_and_the_report_opens_in_a_browser() {
 
     let html_path = d.join("out/report.html");
     let html = report(&scores, &html_path, &["--top-variants", "10"]);
-    assert!(!html.contains("<script"), "no script in the report, and no hostile string as a tag");
+    assert_eq!(html.matches("<script").count(), 1, "the report's own script only, no hostile string as a tag");
     assert!(!html.contains("src=\"http") && !html.contains("href=\"http") && !html.contains("url("), "no network");
     assert!(html.len() < 2_000_000, "{} bytes", html.len());
     assert!(html.contains("rs1&quot;&lt;script&gt;alert(&#39;id&#39;)&lt;/script&gt;"), "hostile id escaped");
     // The run's manifest is found beside the scores: statuses with their counts are in the summary.
     assert!(html.contains("status: ok") && html.contains("Kunkle"), "run summary lacks the manifest");
     assert!(html.matches("<h3>").count() >= 1 && html.matches("<svg").count() >= 3, "the demo has GWAS loci");
-    let Some(shot) = check_in_browser(&html_path, 10, &[HOSTILE_ID, HOSTILE_DESC_SHOWN]) else {
+    // The run's step records (its work folder beside the scores): sequences and time per step.
+    for want in ["sequences needed (1 shard)", "cached (not computed)", "computed", "failed", "Time per step"] {
+        assert!(html.contains(want), "run summary lacks {want}");
+    }
+    for step in ["extract-seqs", "check-cache", "predict", "merge"] {
+        assert!(html.contains(&format!("<tr class=\"timing-row\"><td>{step}</td>")), "no timing row for {step}");
+    }
+    assert!(html.contains("parse ") && html.contains("lookup ") && html.contains("compose "), "stage busy times");
+    // Loci over whole chromosomes: the demo's rows that were not scored (a too-long allele, an invalid one,
+    // a REF mismatch) are drawn and listed with their status.
+    let wide = report(&scores, &d.join("out/wide.html"), &["--locus-radius", "1000000", "--loci", "3"]);
+    assert!(wide.contains("<table class=\"unscored\">"), "no unscored rows listed");
+    assert!(wide.contains("allele_too_long") && wide.contains("not scored (status below)"), "statuses and legend");
+    // Without the step records: said plainly.
+    std::fs::create_dir_all(d.join("empty")).unwrap();
+    let empty = d.join("empty").to_str().unwrap().to_string();
+    let bare = report(&scores, &d.join("out/bare.html"), &["--work-dir", &empty]);
+    assert!(bare.contains("no step records in") && bare.contains("--remove-work"), "absent records not said");
+    assert!(!bare.contains("Time per step") && bare.contains("variants.parquet was not found"));
+    let out = bin()
+        .args(["report", "--scores", scores.to_str().unwrap(), "--out", d.join("x.html").to_str().unwrap()])
+        .args(["--work-dir", d.join("nope").to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("nope") && err.contains("is not a folder; fix:"), "{err}");
+    let Some((shot, _)) = check_in_browser(&html_path, 10, &[HOSTILE_ID, HOSTILE_DESC_SHOWN]) else {
         return;
     };
     // The README's screenshot is this one; keep a copy when asked (ENFORMER_VEP_SCREENSHOT=path).
@@ -325,4 +381,33 @@ fn real_data_report_names_the_tracks_from_targets_human() {
     });
     assert!(named, "the real track identifiers and descriptions are shown");
     check_in_browser(&html_path, scored, &[]);
+}
+
+/// Issue 13: a real GWAS table on the real chr20 slice gives a locus view. qmplot's PLINK 2 table has one row
+/// in the slice (chr20:168,728, REF T as in hg19) and two just past its end (377,226 and 389,984, with
+/// p-values): the view shows the scored one coloured and circled as the lead, and the two rows that could
+/// not be scored (position_out_of_range) as grey crosses listed with their status. The GoNL VCF above has no
+/// p-values, so it has no locus.
+#[test]
+fn real_gwas_table_gives_a_locus_view_with_the_rows_not_scored() {
+    let Some(real) = real_data() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let genome = linked_genome(&real, "varda_hg19_chr20_1-200000.fa", d);
+    let table = real.join("gwas/qmplot_plink2_glm_linear.build_unknown.tsv");
+    let scores = d.join("scores.parquet");
+    let counts = run_tiny(&table, &genome, &d.join("cache"), &scores, &[]);
+    assert_eq!(counts["scored"], 1, "{counts}");
+    let html_path = d.join("report.html");
+    let html = report(&scores, &html_path, &["--locus-radius", "250000"]);
+    let heading = "<h3>20_168728 (chr20:0-418728, 1 scored, 2 not scored)</h3>";
+    assert!(html.contains(heading), "no locus view of the real table");
+    let Some((_, dom)) = check_in_browser(&html_path, 1, &[]) else { return };
+    assert!(dom.contains(heading), "the locus view is not in the DOM");
+    let unscored = dom.split("<table class=\"unscored\">").nth(1).expect("the rows not scored are listed");
+    let unscored = unscored.split("</table>").next().unwrap();
+    for want in ["20_377226", "20_389984", "position_out_of_range", "3.796e-1"] {
+        assert!(unscored.contains(want), "{want} missing from the rows not scored: {unscored}");
+    }
+    assert!(dom.contains("not scored (status below)"), "the legend names the grey crosses");
 }

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::{CheckArgs, ExtractArgs, MergeArgs, NamespaceArgs, PlotArgs, PredictArgs, ReportArgs, RunArgs};
+use super::{CheckArgs, ExportArgs, ExtractArgs, MergeArgs, NamespaceArgs, PlotArgs, PredictArgs, ReportArgs, RunArgs};
 use crate::cache::legacy::LegacyCache;
 use crate::check_cache::{check_cache, CheckOptions};
 use crate::extract::{extract_seqs, Manifest};
@@ -124,6 +124,11 @@ pub fn merge(a: MergeArgs, mode: ProgressMode) -> anyhow::Result<i32> {
         legacy: legacy_cache(a.legacy_cache.as_deref())?,
     };
     let r = merge_step(&opts, mode)?;
+    if let Some(path) = &a.summary {
+        let json = serde_json::to_vec_pretty(&r)?;
+        crate::fsutil::write_atomic(path, &json)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    }
     for w in &r.warnings {
         eprintln!("warning: {w}");
     }
@@ -177,6 +182,7 @@ pub fn report(a: ReportArgs) -> anyhow::Result<i32> {
         scores: a.scores,
         out: a.out,
         manifest: a.manifest,
+        work_dir: a.work_dir,
         stat: a.stat.map(|s| s.name().to_string()),
         class: a.class,
         top: a.top,
@@ -205,4 +211,27 @@ pub fn plot(a: PlotArgs) -> anyhow::Result<i32> {
         eprintln!("plot: {svg}, {png}");
     }
     Ok(0)
+}
+
+pub fn export(a: ExportArgs) -> anyhow::Result<i32> {
+    let opts = crate::export::ExportOptions { scores: a.scores, out: a.out, tracks: a.track, format: a.format };
+    match crate::export::export(&opts) {
+        Ok(r) => {
+            eprintln!(
+                "export: {} variants × {} tracks = {} rows ({}) -> {}",
+                r.variants,
+                r.tracks,
+                r.rows,
+                r.stats.join(", "),
+                r.out
+            );
+            Ok(0)
+        }
+        // A selector or an output name the command cannot use: a usage error, as clap's own.
+        Err(e) if e.is_usage() => {
+            eprintln!("error: {e}");
+            Ok(2)
+        }
+        Err(e) => Err(e.into()),
+    }
 }

@@ -68,6 +68,8 @@ pub enum Command {
     Report(ReportArgs),
     /// One variant's ref/alt predictions along the bins and their difference, as SVG and PNG (full cache).
     Plot(PlotArgs),
+    /// scores.parquet → a long table, one row per variant × track (for dplyr, ggplot2, pandas), Parquet or TSV.
+    Export(ExportArgs),
     /// Write a deterministic demo genome and Kunkle-layout table (for the demo and benchmarks).
     DemoData(DemoArgs),
     /// Cache maintenance: stats, verify, gc, import-legacy.
@@ -167,6 +169,10 @@ pub struct MergeArgs {
     /// The legacy Python tool's cache folder ({sha256}.pkl.gz), read for windows the cache does not have.
     #[arg(long, value_name = "OLD_DIR")]
     pub legacy_cache: Option<PathBuf>,
+    /// JSON summary {"rows_in", "scored", "tracks", "warnings", "timing"} (wall and busy time reading,
+    /// composing and writing), which `report` shows.
+    #[arg(long, value_name = "S.json")]
+    pub summary: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -192,8 +198,8 @@ pub struct RunArgs {
     /// The legacy Python tool's cache folder ({sha256}.pkl.gz): windows it holds are read, not predicted.
     #[arg(long, value_name = "OLD_DIR")]
     pub legacy_cache: Option<PathBuf>,
-    /// Remove the work folder's files (extract/, todo/, namespace.json) after a run that scored everything;
-    /// a failed run keeps them, so that the next run resumes. `report` then finds no manifest by default.
+    /// Remove the work folder's files (extract/, todo/, namespace.json, merge.json) after a run that scored
+    /// everything; a failed run keeps them, so that the next run resumes. `report` then finds no step records.
     #[arg(long)]
     pub remove_work: bool,
 }
@@ -207,10 +213,15 @@ pub struct ReportArgs {
     /// Output HTML file.
     #[arg(long, value_name = "report.html")]
     pub out: PathBuf,
-    /// extract-seqs' manifest.json (inputs, statuses, filters); default: SCORES.work/extract/manifest.json
-    /// when it exists (where `run` puts it).
+    /// extract-seqs' manifest.json (inputs, statuses, filters; variants.parquet beside it gives the locus
+    /// views the rows not scored); default: the one in the work folder.
     #[arg(long, value_name = "manifest.json")]
     pub manifest: Option<PathBuf>,
+    /// Folder holding the steps' JSON records (manifest.json, check-cache and predict summaries, merge's),
+    /// in it or one folder down, for sequences cached/computed and time per step: run's work folder or a
+    /// workflow's results folder; default: SCORES.work when it exists (where `run` puts it).
+    #[arg(long, value_name = "DIR")]
+    pub work_dir: Option<PathBuf>,
     /// Statistic to rank and colour by (default: the first in the file).
     #[arg(long, value_name = "STAT")]
     pub stat: Option<crate::score::Stat>,
@@ -251,6 +262,24 @@ pub struct PlotArgs {
     /// Output folder (VARIANT.svg and VARIANT.png).
     #[arg(long, value_name = "DIR")]
     pub out_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+#[command(args_override_self = true)]
+pub struct ExportArgs {
+    /// scores.parquet from merge or run.
+    #[arg(long, value_name = "scores.parquet")]
+    pub scores: PathBuf,
+    /// Track: position in the scores' lists, identifier, or regular expression on identifier/description, as
+    /// `plot --track`; repeat for several (default: every kept track).
+    #[arg(long, visible_alias = "tracks", value_name = "TRACK")]
+    pub track: Vec<String>,
+    /// Output table: .parquet or .tsv (the format follows the extension unless --format is given).
+    #[arg(long, value_name = "long.parquet|long.tsv")]
+    pub out: PathBuf,
+    /// Output format, whatever the extension.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<crate::export::Format>,
 }
 
 #[derive(Debug, Args)]
@@ -300,6 +329,7 @@ pub fn run() -> anyhow::Result<i32> {
         Command::Namespace(a) => commands::namespace(a),
         Command::Report(a) => commands::report(a),
         Command::Plot(a) => commands::plot(a),
+        Command::Export(a) => commands::export(a),
         Command::Cache(c) => cache::run(c, mode),
         Command::SetupOrt(a) => install::setup_ort(a),
         Command::Completions(a) => install::completions(a),

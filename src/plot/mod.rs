@@ -6,12 +6,11 @@ mod draw;
 
 use std::path::{Path, PathBuf};
 
-use regex::Regex;
-
 use crate::cache::entry::{EntryData, Expect};
 use crate::cache::{Cache, Fingerprint, Lookup, StoreMode};
 use crate::merge::Track;
 use crate::score::{Composer, Profile, Stat};
+use crate::selection::{kept_tracks, select_tracks, NoTrack};
 use crate::tables::variants::{VariantReader, VariantRow};
 use crate::tables::{open_parquet, TableError};
 use crate::window::{OutputGeometry, BIN_SIZE};
@@ -47,8 +46,8 @@ pub enum PlotError {
     SummaryStore { path: String, what: &'static str },
     #[error("variant '{0}' is not among the scored variants of {1}; fix: give its ID (the id column) or CHROM:POS")]
     NoVariant(String, String),
-    #[error("--tracks '{0}' matches no kept track (give a position 0..{1}, an identifier, or a regular expression)")]
-    NoTrack(String, usize),
+    #[error(transparent)]
+    NoTrack(#[from] NoTrack),
     #[error("sequence {seq_id} of variant '{variant}' is not readable in the cache {cache}{why}; fix: run `enformer-vep predict` for it (or `run`) with the same model and cache")]
     Missing { seq_id: String, variant: String, cache: String, why: String },
     #[error("variant '{0}': {1}")]
@@ -210,47 +209,8 @@ fn read_metadata(path: &Path) -> Result<(Fingerprint, Vec<Track>), MetaError> {
     let fp: Fingerprint =
         serde_json::from_str(&fp).map_err(|e| MetaError::Bad(format!("unreadable fingerprint metadata: {e}")))?;
     let tracks = get("tracks").ok_or_else(|| MetaError::Bad("no enformer_vep.tracks metadata".into()))?;
-    let tracks: Vec<serde_json::Value> =
-        serde_json::from_str(&tracks).map_err(|e| MetaError::Bad(format!("unreadable tracks metadata: {e}")))?;
-    let kept = tracks
-        .iter()
-        .map(|t| {
-            Some(Track {
-                channel: usize::try_from(t.get("channel")?.as_u64()?).ok()?,
-                identifier: t.get("identifier")?.as_str()?.to_string(),
-                description: t.get("description")?.as_str()?.to_string(),
-            })
-        })
-        .collect::<Option<Vec<Track>>>()
-        .ok_or_else(|| MetaError::Bad("tracks metadata lacks channel/identifier/description".into()))?;
+    let kept = kept_tracks(&tracks).map_err(MetaError::Bad)?;
     Ok((fp, kept))
-}
-
-/// Positions (in the kept tracks) of the selectors, in order, without repeats; None: no selector.
-fn select_tracks(selectors: &[String], kept: &[Track]) -> Result<Option<Vec<usize>>, PlotError> {
-    if selectors.is_empty() {
-        return Ok(None);
-    }
-    let mut out: Vec<usize> = Vec::new();
-    for s in selectors {
-        let found: Vec<usize> = if let Ok(i) = s.trim().parse::<usize>() {
-            (i < kept.len()).then_some(i).into_iter().collect()
-        } else if let Some(i) = kept.iter().position(|t| t.identifier == *s) {
-            vec![i]
-        } else {
-            let re = Regex::new(s).map_err(|_| PlotError::NoTrack(s.clone(), kept.len()))?;
-            (0..kept.len()).filter(|&i| re.is_match(&kept[i].identifier) || re.is_match(&kept[i].description)).collect()
-        };
-        if found.is_empty() {
-            return Err(PlotError::NoTrack(s.clone(), kept.len()));
-        }
-        for i in found {
-            if !out.contains(&i) {
-                out.push(i);
-            }
-        }
-    }
-    Ok(Some(out))
 }
 
 /// The scored rows of the named variants, in the order asked.
@@ -276,21 +236,6 @@ fn find_variants(scores: &Path, names: &[String]) -> Result<Vec<VariantRow>, Plo
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn t(i: usize, id: &str, d: &str) -> Track {
-        Track { channel: i + 10, identifier: id.into(), description: d.into() }
-    }
-
-    #[test]
-    fn tracks_by_position_identifier_or_regex() {
-        let kept = [t(0, "ENCFF1", "DNASE:liver"), t(1, "ENCFF2", "CAGE:liver"), t(2, "ENCFF3", "CAGE:brain")];
-        let sel = |s: &[&str]| select_tracks(&s.iter().map(|x| x.to_string()).collect::<Vec<_>>(), &kept);
-        assert_eq!(sel(&[]).unwrap(), None);
-        assert_eq!(sel(&["2", "ENCFF1"]).unwrap(), Some(vec![2, 0]));
-        assert_eq!(sel(&["^CAGE:", "ENCFF3"]).unwrap(), Some(vec![1, 2]));
-        assert!(matches!(sel(&["7"]), Err(PlotError::NoTrack(..))));
-        assert!(matches!(sel(&["(("]), Err(PlotError::NoTrack(..))));
-    }
 
     #[test]
     fn strongest_tracks_by_summed_difference() {

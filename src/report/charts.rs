@@ -7,7 +7,6 @@ use plotters::style::colors::colormaps::{ColorMap, ViridisRGB};
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::data::Variant;
-use super::loci::Locus;
 use crate::figure::{err, fonts, FONT, PALETTE};
 
 const WIDTH: u32 = 1000;
@@ -184,21 +183,32 @@ pub fn distribution(groups: &[(String, Vec<f32>)], stat: &str) -> Result<String,
     Ok(svg)
 }
 
-/// A LocusZoom-style view: GWAS −log10 p along the region, each variant coloured by its predicted |effect|
-/// in the chosen group (`effect`: None where the variant has no value there), on a scale shared by all loci
-/// (`scale_max`); the lead variant is labelled.
-pub fn locus(
-    locus: &Locus,
-    variants: &[Variant],
-    effect: &dyn Fn(&Variant) -> Option<f32>,
-    scale_max: f32,
-    effect_label: &str,
-) -> Result<String, String> {
+/// One locus view's points: the scored variants with their effect (None: no value in the colouring group),
+/// the input rows that were not scored, and the lead.
+pub struct LocusView {
+    pub chrom: String,
+    pub start: i64,
+    pub end: i64,
+    /// (position, −log10 p, |effect|).
+    pub scored: Vec<(i64, f64, Option<f32>)>,
+    /// (position, −log10 p) of input rows with a p-value that were not scored (their status is in the table
+    /// below the figure).
+    pub unscored: Vec<(i64, f64)>,
+    /// (position, −log10 p, name).
+    pub lead: Option<(i64, f64, String)>,
+}
+
+/// A LocusZoom-style view: GWAS −log10 p along the region, each scored variant coloured by its predicted
+/// |effect| on a scale shared by all loci (`scale_max`, the colour bar on the right), the rows not scored as
+/// grey crosses, the lead circled and named; a legend says which mark is which.
+pub fn locus(view: &LocusView, scale_max: f32, effect_label: &str) -> Result<String, String> {
     fonts();
-    let members: Vec<&Variant> = locus.members.iter().map(|&i| &variants[i]).collect();
-    let ymax = members.iter().filter_map(|v| v.neg_log10_p()).fold(1.0, f64::max) * 1.15;
-    let (start, end) = (locus.start as f64, (locus.end as f64).max(locus.start as f64 + 1.0));
+    let ys = view.scored.iter().map(|p| p.1).chain(view.unscored.iter().map(|p| p.1));
+    // Headroom above the highest point: the legend sits there, over no point.
+    let ymax = ys.fold(1.0, f64::max) * 1.45;
+    let (start, end) = (view.start as f64, (view.end as f64).max(view.start as f64 + 1.0));
     let scale = scale_max.max(f32::MIN_POSITIVE);
+    let grey = RGBColor(170, 170, 170);
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, 300)).into_drawing_area();
@@ -212,32 +222,56 @@ pub fn locus(
             .map_err(err)?;
         chart
             .configure_mesh()
-            .x_desc(format!("{} position (bp)", locus.chrom))
+            .x_desc(format!("{} position (bp)", view.chrom))
             .y_desc("GWAS −log10 p")
             .x_label_formatter(&|x| format!("{x:.0}"))
             .label_style((FONT, 12))
             .draw()
             .map_err(err)?;
-        let colour = |v: &Variant| match effect(v) {
-            Some(e) => ViridisRGB.get_color((e / scale).clamp(0.0, 1.0)),
-            None => RGBColor(200, 200, 200),
-        };
+        // Not scored first, so that a scored variant at the same place is drawn over it.
+        if !view.unscored.is_empty() {
+            chart
+                .draw_series(view.unscored.iter().map(|&(x, y)| Cross::new((x as f64, y), 4, grey.stroke_width(2))))
+                .map_err(err)?
+                .label("not scored (status below)")
+                .legend(move |(x, y)| Cross::new((x + 8, y), 4, grey.stroke_width(2)));
+        }
+        let (valued, valueless): (Vec<_>, Vec<_>) = view.scored.iter().partition(|p| p.2.is_some());
+        if !valueless.is_empty() {
+            chart
+                .draw_series(valueless.iter().map(|&&(x, y, _)| Circle::new((x as f64, y), 5, grey.filled())))
+                .map_err(err)?
+                .label("scored, no value in the group")
+                .legend(move |(x, y)| Circle::new((x + 8, y), 5, grey.filled()));
+        }
+        let colour = |e: f32| ViridisRGB.get_color((e / scale).clamp(0.0, 1.0));
         chart
-            .draw_series(members.iter().filter_map(|v| {
-                let y = v.neg_log10_p()?;
-                Some(Circle::new((v.pos as f64, y), 5, ShapeStyle::from(colour(v)).filled()))
-            }))
-            .map_err(err)?;
-        let lead = &variants[locus.lead];
-        if let Some(y) = lead.neg_log10_p() {
+            .draw_series(
+                valued.iter().map(|&&(x, y, e)| {
+                    Circle::new((x as f64, y), 5, ShapeStyle::from(colour(e.unwrap_or(0.0))).filled())
+                }),
+            )
+            .map_err(err)?
+            .label("scored: colour = effect")
+            .legend(move |(x, y)| Circle::new((x + 8, y), 5, ViridisRGB.get_color(0.6).filled()));
+        if let Some((x, y, name)) = &view.lead {
             chart
-                .draw_series(std::iter::once(Circle::new((lead.pos as f64, y), 7, BLACK.stroke_width(2))))
-                .map_err(err)?;
-            let name = lead.id.clone().unwrap_or_else(|| format!("{}:{}", lead.chrom, lead.pos));
+                .draw_series(std::iter::once(Circle::new((*x as f64, *y), 8, BLACK.stroke_width(2))))
+                .map_err(err)?
+                .label("lead")
+                .legend(move |(x, y)| Circle::new((x + 8, y), 6, BLACK.stroke_width(2)));
             chart
-                .draw_series(std::iter::once(Text::new(name, (lead.pos as f64, y), (FONT, 13).into_font())))
+                .draw_series(std::iter::once(Text::new(name.clone(), (*x as f64, *y), (FONT, 13).into_font())))
                 .map_err(err)?;
         }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .label_font((FONT, 11))
+            .position(SeriesLabelPosition::UpperLeft)
+            .draw()
+            .map_err(err)?;
         let mut bar = ChartBuilder::on(&legend)
             .margin_top(10)
             .margin_bottom(46)

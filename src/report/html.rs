@@ -1,6 +1,7 @@
 //! A small HTML writer: every piece of text goes through [`esc`] (identifiers, descriptions, chromosome names
-//! and file names come from user files), figures are inline SVG, the style is inline: one self-contained file
-//! that needs no network.
+//! and file names come from user files), figures are inline SVG, the style and the one script (sorting a
+//! table by a clicked header) are inline: one self-contained file that needs no network, and that reads the
+//! same with scripts off (the tables are then in their written order).
 
 use std::fmt::Write as _;
 
@@ -24,7 +25,39 @@ const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-se
 color:#222;padding:0 1em}h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:1.6em}\
 table{border-collapse:collapse;font-size:.85em;margin:.5em 0}table.top{font-size:.8em}td,th{border:1px solid #ddd;padding:.25em .5em;\
 text-align:left;vertical-align:top}th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums}\
-.note{color:#555;font-size:.9em}figure{margin:.5em 0}table.summary td.num{text-align:left}svg{max-width:100%;height:auto}";
+.note{color:#555;font-size:.9em}figure{margin:.5em 0}table.summary td.num{text-align:left}svg{max-width:100%;height:auto}\
+table.sortable th{cursor:pointer;user-select:none}th[aria-sort=ascending]::after{content:\" \\25B2\"}\
+th[aria-sort=descending]::after{content:\" \\25BC\"}";
+
+/// Sorts a `table.sortable` by the clicked (or Enter-pressed) header, again to reverse. A cell whose text, or
+/// whose first word, is a number sorts as that number; other text sorts with digits compared as numbers
+/// (`1:9` before `1:10`); empty cells go last. `#sort=N` or `#sort=N-desc` in the address sorts the first
+/// sortable table by column N on load (a link to a sorted view; the browser test uses it). Built with DOM
+/// methods only: no cell's text is ever parsed as HTML.
+const SCRIPT: &str = r#"(function(){
+var num=/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+function key(r,i){var c=r.cells[i],s=c?c.textContent.trim():'',w=s.split(/\s+/)[0];
+return {e:s==='',n:num.test(w)?parseFloat(w):NaN,s:s};}
+function cmp(a,b){var an=!isNaN(a.n),bn=!isNaN(b.n);
+if(an&&bn)return a.n-b.n;if(an!==bn)return an?-1:1;
+return a.s.localeCompare(b.s,undefined,{numeric:true});}
+function sort(t,i,desc){var ths=t.tHead.rows[0].cells,body=t.tBodies[0];
+var rows=Array.prototype.map.call(body.rows,function(r,j){return {r:r,k:key(r,i),j:j};});
+rows.sort(function(x,y){var a=x.k,b=y.k;if(a.e||b.e)return (a.e-b.e)||(x.j-y.j);
+var c=cmp(a,b);return (desc?-c:c)||(x.j-y.j);});
+for(var k=0;k<ths.length;k++)ths[k].removeAttribute('aria-sort');
+ths[i].setAttribute('aria-sort',desc?'descending':'ascending');
+rows.forEach(function(o){body.appendChild(o.r);});}
+var tables=document.querySelectorAll('table.sortable');
+Array.prototype.forEach.call(tables,function(t){
+Array.prototype.forEach.call(t.tHead.rows[0].cells,function(th,i){
+th.tabIndex=0;th.title='Sort by this column';
+function go(){sort(t,i,th.getAttribute('aria-sort')==='ascending');}
+th.addEventListener('click',go);
+th.addEventListener('keydown',function(e){if(e.key==='Enter')go();});});});
+var m=/^#sort=(\d+)(-desc)?$/.exec(location.hash);
+if(m&&tables.length&&+m[1]<tables[0].tHead.rows[0].cells.length)sort(tables[0],+m[1],!!m[2]);
+})();"#;
 
 pub struct Page {
     buf: String,
@@ -67,7 +100,17 @@ impl Page {
 
     /// A table of plain-text cells; a cell that is a number is right-aligned.
     pub fn table(&mut self, class: &str, header: &[&str], rows: &[Vec<String>]) {
-        let _ = write!(self.buf, "<table class=\"{}\"><thead><tr>", esc(class));
+        self.table_with(class, false, header, rows);
+    }
+
+    /// A table whose rows the page's script sorts by a clicked header.
+    pub fn sortable_table(&mut self, class: &str, header: &[&str], rows: &[Vec<String>]) {
+        self.table_with(class, true, header, rows);
+    }
+
+    fn table_with(&mut self, class: &str, sortable: bool, header: &[&str], rows: &[Vec<String>]) {
+        let extra = if sortable { " sortable" } else { "" };
+        let _ = write!(self.buf, "<table class=\"{}{extra}\"><thead><tr>", esc(class));
         for h in header {
             let _ = write!(self.buf, "<th>{}</th>", esc(h));
         }
@@ -85,7 +128,7 @@ impl Page {
     }
 
     pub fn finish(mut self) -> String {
-        self.buf.push_str("</body></html>\n");
+        let _ = write!(self.buf, "<script>{SCRIPT}</script>\n</body></html>\n");
         self.buf
     }
 }
@@ -103,7 +146,10 @@ mod tests {
         let mut p = Page::new("<t>");
         p.table("top", &["id"], &[vec!["<script>\"".to_string()]]);
         let html = p.finish();
-        assert!(!html.contains("<script>") && !html.contains("<t>"), "{html}");
+        assert_eq!(html.matches("<script>").count(), 1, "the page's own script only: {html}");
+        assert!(!html.contains("<script>\"") && !html.contains("<t>"), "{html}");
         assert!(html.contains("&lt;script&gt;&quot;"));
+        // The script cannot end early: no `</script` inside it.
+        assert!(!SCRIPT.contains("</"));
     }
 }

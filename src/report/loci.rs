@@ -1,6 +1,7 @@
-//! Picks the loci the report zooms into: greedily, the most significant variant not yet in a locus becomes a
-//! lead, and its locus is every scored variant within `radius` bp on its chromosome (at least two of them,
-//! or a view says nothing). Without p-values, the strongest predicted effect leads instead.
+//! Picks the loci the report zooms into: greedily, the most significant scored variant not yet in a locus
+//! becomes a lead, and its locus is every scored variant within `radius` bp on its chromosome (at least
+//! `min_members` of them: two when only the scores are at hand, or a view says nothing; one when the input
+//! rows around it are read too, and the caller drops loci that stay alone).
 
 use super::data::Variant;
 
@@ -15,7 +16,7 @@ pub struct Locus {
     pub members: Vec<usize>,
 }
 
-pub fn pick(variants: &[Variant], max: usize, radius: u64) -> Vec<Locus> {
+pub fn pick(variants: &[Variant], max: usize, radius: u64, min_members: usize) -> Vec<Locus> {
     let radius = radius.min(i64::MAX as u64 / 4) as i64;
     let mut order: Vec<usize> = (0..variants.len()).collect();
     let key = |v: &Variant| v.neg_log10_p().unwrap_or(f64::NEG_INFINITY);
@@ -36,7 +37,7 @@ pub fn pick(variants: &[Variant], max: usize, radius: u64) -> Vec<Locus> {
         let members: Vec<usize> = (0..variants.len())
             .filter(|&i| variants[i].chrom == v.chrom && (start..=end).contains(&variants[i].pos))
             .collect();
-        if members.len() >= 2 {
+        if members.len() >= min_members.max(1) {
             out.push(Locus { chrom: v.chrom.clone(), start, end, lead, members });
         }
     }
@@ -71,11 +72,13 @@ mod tests {
             v("2", 10, Some(1e-9)),
             v("3", 10, None),
         ];
-        let l = pick(&vs, 5, 1000);
+        let l = pick(&vs, 5, 1000, 2);
         assert_eq!(l.len(), 2, "{l:?}");
         assert_eq!((l[0].lead, l[0].members.clone()), (0, vec![0, 1]));
         assert_eq!((l[1].lead, l[1].members.clone()), (2, vec![2, 3]));
-        assert_eq!(pick(&vs, 1, 1000).len(), 1);
-        assert!(pick(&[], 3, 10).is_empty());
+        assert_eq!(pick(&vs, 1, 1000, 2).len(), 1);
+        assert!(pick(&[], 3, 10, 2).is_empty());
+        // Alone in its window: a locus only when the input rows around it may keep it company.
+        assert_eq!(pick(&vs, 5, 1000, 1).iter().map(|l| l.lead).collect::<Vec<_>>(), vec![4, 0, 2]);
     }
 }

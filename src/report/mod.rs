@@ -1,15 +1,17 @@
-//! `report`: `scores.parquet` (+ the run's extract manifest when present) → one self-contained HTML file:
-//! run summary, the top variants with their best tracks, the effect distribution per assay class, a
-//! genome-wide overview against the GWAS signal, and LocusZoom-style views of the strongest loci coloured by
-//! predicted effect.
+//! `report`: `scores.parquet` (+ the run's step records when present) → one self-contained HTML file: run
+//! summary (inputs, statuses, sequences cached and computed, time per step and stage), the top variants with
+//! their best tracks, the effect distribution per assay class, a genome-wide overview against the GWAS
+//! signal, and LocusZoom-style views of the strongest loci coloured by predicted effect.
 //!
-//! [`data`] reads the scores (summary columns only), [`loci`] picks the loci, [`charts`] draws, [`html`]
-//! writes.
+//! [`data`] reads the scores (summary columns only), [`steps`] finds the step records, [`loci`] picks the
+//! loci and [`context`] reads the input rows around them, [`charts`] draws, [`html`] writes.
 
 mod charts;
+pub mod context;
 pub mod data;
 mod html;
 pub mod loci;
+pub mod steps;
 
 use std::path::{Path, PathBuf};
 
@@ -20,8 +22,11 @@ use html::Page;
 pub struct ReportOptions {
     pub scores: PathBuf,
     pub out: PathBuf,
-    /// extract-seqs' manifest.json; None: the default `run` layout beside the scores is tried.
+    /// extract-seqs' manifest.json; None: the one found in the work folder, if any.
     pub manifest: Option<PathBuf>,
+    /// Where the step records are (`run`'s work folder, a workflow's results folder); None: `SCORES.work`
+    /// when it exists.
+    pub work_dir: Option<PathBuf>,
     /// The statistic to rank and colour by (default: the file's first).
     pub stat: Option<String>,
     /// Assay class colouring the locus views (default: DNASE when present, else all tracks).
@@ -50,6 +55,10 @@ pub enum ReportError {
         "cannot read manifest {path}: {why}; fix: pass the extract-seqs manifest.json with --manifest, or leave it out"
     )]
     Manifest { path: String, why: String },
+    #[error("--work-dir {0} is not a folder; fix: pass the work folder of the run (default SCORES.work, see `run --work-dir`) or the workflow's results folder, or leave --work-dir out")]
+    WorkDir(String),
+    #[error(transparent)]
+    Context(#[from] crate::tables::TableError),
     #[error("cannot draw the report: {0}")]
     Draw(String),
     #[error("cannot write {path}: {why}")]
@@ -68,47 +77,66 @@ pub fn report(opts: &ReportOptions) -> Result<ReportSummary, ReportError> {
             }
         })?),
     };
-    let (manifest, mut warnings) = read_manifest(opts)?;
-    let picked = loci::pick(&scores.variants, opts.loci, opts.locus_radius);
+    let steps = find_steps(opts)?;
+    let (manifest, mut warnings) = read_manifest(opts, &steps)?;
     let mut page = Page::new("enformer-vep report");
-    summary_section(&mut page, opts, &scores, manifest.as_ref());
+    summary_section(&mut page, opts, &scores, manifest.as_ref(), &steps);
     top_section(&mut page, &scores, opts.top);
     distribution_section(&mut page, &scores)?;
     overview_section(&mut page, &scores)?;
-    loci_section(&mut page, &scores, &picked, class, opts.locus_radius, &mut warnings)?;
+    let input = match &opts.manifest {
+        Some(m) => variants_beside(m, manifest.as_ref()),
+        None => steps.variants_file(),
+    };
+    let shown = loci_section(&mut page, &scores, input.as_deref(), opts, class, &mut warnings)?;
     let html = page.finish();
     crate::fsutil::write_atomic(&opts.out, html.as_bytes())
         .map_err(|e| ReportError::Write { path: opts.out.display().to_string(), why: e.to_string() })?;
     Ok(ReportSummary {
         variants: scores.variants.len(),
-        loci: picked.len(),
+        loci: shown,
         bytes: html.len(),
         out: opts.out.display().to_string(),
         warnings,
     })
 }
 
-/// The manifest given, or `SCORES.work/extract/manifest.json` (where `run` puts it) when that exists.
-fn read_manifest(opts: &ReportOptions) -> Result<(Option<serde_json::Value>, Vec<String>), ReportError> {
-    let path = match &opts.manifest {
-        Some(p) => p.clone(),
+/// The step records in `--work-dir`, or in `SCORES.work` when that exists (where `run` puts them).
+fn find_steps(opts: &ReportOptions) -> Result<steps::Steps, ReportError> {
+    match &opts.work_dir {
+        Some(d) if d.is_dir() => Ok(steps::find(d)),
+        Some(d) => Err(ReportError::WorkDir(d.display().to_string())),
         None => {
             let mut work = opts.scores.clone().into_os_string();
             work.push(".work");
-            let p = Path::new(&work).join("extract").join(crate::extract::MANIFEST);
-            if !p.is_file() {
-                return Ok((None, vec![]));
-            }
-            p
+            let work = PathBuf::from(work);
+            Ok(if work.is_dir() { steps::find(&work) } else { steps::Steps::default() })
         }
+    }
+}
+
+/// The manifest given with `--manifest`, or the one found among the step records.
+fn read_manifest(
+    opts: &ReportOptions,
+    steps: &steps::Steps,
+) -> Result<(Option<serde_json::Value>, Vec<String>), ReportError> {
+    let Some(path) = &opts.manifest else {
+        return Ok((steps.manifest.as_ref().map(|(_, v)| v.clone()), vec![]));
     };
     let merr = |why: String| ReportError::Manifest { path: path.display().to_string(), why };
-    let text = std::fs::read_to_string(&path).map_err(|e| merr(e.to_string()))?;
+    let text = std::fs::read_to_string(path).map_err(|e| merr(e.to_string()))?;
     let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| merr(format!("not JSON: {e}")))?;
     if !v.is_object() {
         return Err(merr("not a JSON object".into()));
     }
     Ok((Some(v), vec![]))
+}
+
+/// The `variants.parquet` a manifest names, beside it.
+fn variants_beside(manifest_path: &Path, manifest: Option<&serde_json::Value>) -> Option<PathBuf> {
+    let name = manifest?.get("variants_file")?.as_str()?;
+    let p = manifest_path.parent().unwrap_or(Path::new(".")).join(name);
+    p.is_file().then_some(p)
 }
 
 fn json_text(v: &serde_json::Value) -> String {
@@ -118,7 +146,13 @@ fn json_text(v: &serde_json::Value) -> String {
     }
 }
 
-fn summary_section(page: &mut Page, opts: &ReportOptions, s: &Scores, manifest: Option<&serde_json::Value>) {
+fn summary_section(
+    page: &mut Page,
+    opts: &ReportOptions,
+    s: &Scores,
+    manifest: Option<&serde_json::Value>,
+    steps: &steps::Steps,
+) {
     page.section("summary", "Run summary");
     let mut rows: Vec<Vec<String>> = vec![
         vec!["scores".into(), opts.scores.display().to_string()],
@@ -166,9 +200,34 @@ fn summary_section(page: &mut Page, opts: &ReportOptions, s: &Scores, manifest: 
             "no extract manifest found (pass --manifest WORK/extract/manifest.json to show them)".into(),
         ]);
     }
+    rows.extend(steps.sequences().into_iter().map(|(k, v)| vec![k, v]));
     // Two key-value pairs per table row: the summary stays short enough to see the figures below it.
     let paired: Vec<Vec<String>> = rows.chunks(2).map(|pair| pair.iter().flatten().cloned().collect()).collect();
     page.table("summary", &["", "", "", ""], &paired);
+    let timings = steps.timings();
+    let folder = match &steps.work_dir {
+        Some(d) => d.display().to_string(),
+        None => {
+            let mut w = opts.scores.clone().into_os_string();
+            w.push(".work");
+            PathBuf::from(w).display().to_string()
+        }
+    };
+    if steps.is_empty() {
+        page.note(&format!(
+            "Sequences cached and computed, and the time per step: not shown, no step records in {folder} (the work \
+             folder was removed, e.g. by run --remove-work, or the steps ran elsewhere: pass --work-dir with the \
+             folder holding their JSON summaries)."
+        ));
+    } else if !timings.is_empty() {
+        page.heading("Time per step");
+        let rows: Vec<Vec<String>> = timings.into_iter().map(Vec::from).collect();
+        page.table("timing", &["step", "jobs", "wall s", "busy time per stage (summed over threads and jobs)"], &rows);
+        page.note(&format!(
+            "From the steps' JSON records in {folder}. Stages overlap, so busy times can add up to more than the \
+             wall time; the largest is where a speed-up pays."
+        ));
+    }
     page.end_section();
 }
 
@@ -215,7 +274,8 @@ fn top_section(page: &mut Page, s: &Scores, n: usize) {
         .collect();
     let header: Vec<&str> = header.iter().map(String::as_str).collect();
     page.note("Best track: the signed value (alt − ref direction), its identifier and description.");
-    page.table("top", &header, &rows);
+    page.note("Click a column's header to sort by it (again to reverse).");
+    page.sortable_table("top", &header, &rows);
     page.end_section();
 }
 
@@ -246,15 +306,18 @@ fn overview_section(page: &mut Page, s: &Scores) -> Result<(), ReportError> {
     Ok(())
 }
 
+/// The locus views; returns how many were drawn. With the input rows (`variants.parquet`), each view shows
+/// every row of its region that has a p-value, the ones not scored in grey with their status listed.
 fn loci_section(
     page: &mut Page,
     s: &Scores,
-    picked: &[loci::Locus],
+    input: Option<&Path>,
+    opts: &ReportOptions,
     class: Option<usize>,
-    radius: u64,
     warnings: &mut Vec<String>,
-) -> Result<(), ReportError> {
+) -> Result<usize, ReportError> {
     page.section("loci", "Loci");
+    let radius = opts.locus_radius;
     let group = class.map(|c| s.classes[c]).unwrap_or("all tracks");
     let effect = |v: &Variant| -> Option<f32> {
         match class {
@@ -262,27 +325,97 @@ fn loci_section(
             None => v.top.as_ref().map(|t| t.abs),
         }
     };
-    if picked.is_empty() {
+    // With the input rows, a lead alone among the scored variants may still have company: pick more
+    // candidates, then keep those with two points or more.
+    let (picked, context) = match input {
+        Some(path) => {
+            let candidates = loci::pick(&s.variants, opts.loci.saturating_mul(4), radius, 1);
+            let rows = context::rows_in(path, &candidates)?;
+            (candidates, Some(rows))
+        }
+        None => (loci::pick(&s.variants, opts.loci, radius, 2), None),
+    };
+    let unscored_of = |i: usize| -> Vec<&context::InputRow> {
+        context.as_ref().map(|c| c[i].iter().filter(|r| !r.scored()).collect()).unwrap_or_default()
+    };
+    let mut keep: Vec<usize> = (0..picked.len())
+        .filter(|&i| {
+            let scored = picked[i].members.iter().filter(|&&m| s.variants[m].neg_log10_p().is_some()).count();
+            scored + unscored_of(i).len() >= 2
+        })
+        .collect();
+    keep.truncate(opts.loci);
+    page.note(&match input {
+        Some(p) => format!(
+            "Every input row with a p-value within {radius} bp of the lead (circled) is shown, from {}: scored \
+             variants coloured by their strongest |{}| over {group}, on one colour scale for all loci (the bar on \
+             the right); rows not scored are grey crosses, listed with their status below each view.",
+            p.display(),
+            s.stat
+        ),
+        None => format!(
+            "Scored variants within {radius} bp of the lead (circled), coloured by their strongest |{}| over \
+             {group}, on one colour scale for all loci (the bar on the right). The input rows that were not \
+             scored are not shown: extract-seqs' variants.parquet was not found (pass --work-dir or --manifest).",
+            s.stat
+        ),
+    });
+    if keep.is_empty() {
         let why =
-            "no locus to show: no GWAS p-values, or no lead variant with another scored variant within the radius";
+            "no locus to show: no GWAS p-values, or no lead variant with another variant with a p-value within the radius";
         page.note(why);
         warnings.push(why.to_string());
     }
     let scale = s.variants.iter().filter_map(effect).fold(0f32, f32::max);
     let label = format!("|{}| {group}", s.stat);
-    for l in picked {
+    for &i in &keep {
+        let l = &picked[i];
         let lead = &s.variants[l.lead];
         let name = lead.id.clone().unwrap_or_else(|| format!("{}:{}", lead.chrom, lead.pos));
-        page.heading(&format!("{name} ({}:{}-{}, {} variants)", l.chrom, l.start, l.end, l.members.len()));
-        let svg = charts::locus(l, &s.variants, &effect, scale, &label).map_err(ReportError::Draw)?;
-        page.figure(
-            &svg,
-            &format!(
-                "Variants within {radius} bp of the lead (circled), GWAS −log10 p against position, coloured by the strongest |{}| over {group} (grey: none); one colour scale for all loci.",
-                s.stat
-            ),
-        );
+        let unscored = unscored_of(i);
+        let view = charts::LocusView {
+            chrom: l.chrom.clone(),
+            start: l.start,
+            end: l.end,
+            scored: l
+                .members
+                .iter()
+                .filter_map(|&m| {
+                    let v = &s.variants[m];
+                    Some((v.pos, v.neg_log10_p()?, effect(v)))
+                })
+                .collect(),
+            unscored: unscored.iter().map(|r| (r.pos, r.neg_log10_p())).collect(),
+            lead: lead.neg_log10_p().map(|y| (lead.pos, y, name.clone())),
+        };
+        page.heading(&format!(
+            "{name} ({}:{}-{}, {} scored, {} not scored)",
+            l.chrom,
+            l.start,
+            l.end,
+            view.scored.len(),
+            unscored.len()
+        ));
+        let svg = charts::locus(&view, scale, &label).map_err(ReportError::Draw)?;
+        page.figure(&svg, &format!("GWAS −log10 p against position; colour: strongest |{}| over {group}.", s.stat));
+        if !unscored.is_empty() {
+            let mut rows: Vec<&context::InputRow> = unscored;
+            rows.sort_by(|a, b| a.pvalue.total_cmp(&b.pvalue));
+            let table: Vec<Vec<String>> = rows
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.id.clone().unwrap_or_default(),
+                        format!("{}:{}", l.chrom, r.pos),
+                        format!("{}>{}", r.ref_allele, r.alt_allele),
+                        fmt_p(Some(r.pvalue)),
+                        r.status.clone(),
+                    ]
+                })
+                .collect();
+            page.table("unscored", &["not scored", "position", "ref>alt", "GWAS p", "status"], &table);
+        }
     }
     page.end_section();
-    Ok(())
+    Ok(keep.len())
 }

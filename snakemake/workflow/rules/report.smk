@@ -14,6 +14,8 @@ rule report:
         runtime=CPU_RESOURCES["runtime"],
     params:
         bin=BIN,
+        # The check-cache and predict JSON summaries under it: sequences cached/computed, time per step.
+        results=RESULTS,
     shell:
         "{params.bin} report --quiet --scores {input.scores:q} --manifest {input.manifest:q} "
-        "--out {output.html:q} > /dev/null 2> {log:q}"
+        "--work-dir {params.results:q} --out {output.html:q} > /dev/null 2> {log:q}"
