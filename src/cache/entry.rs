@@ -432,9 +432,10 @@ pub fn decode_with(
             EntryData::Full(v.into())
         }
         StoreMode::Summary => {
-            let v: Vec<f64> =
-                data.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().unwrap_or([0; 8]))).collect();
-            let mut rows = v.chunks_exact(tracks).map(<[f64]>::to_vec);
+            // Each row straight from the bytes into its own vector (no whole-array copy first).
+            let mut rows = data.chunks_exact(tracks * 8).map(|row| {
+                row.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().unwrap_or([0; 8]))).collect::<Vec<f64>>()
+            });
             let mut next = || rows.next().unwrap_or_default();
             EntryData::Summary(Sums { total: [next(), next()], center: [next(), next()], mirror: [next(), next()] })
         }
