@@ -11,9 +11,10 @@ and the meta ids the subworkflow gives (the shard's name for CHECK_CACHE and PRE
 `eval(...)` of its `topic: versions` output is run in the task folder, as Nextflow does, and must print a
 version.
 With `script` it runs twice into one cache: the second run must send no shard to PREDICT, and both must
-score what `enformer-vep run` scores. This checks the shell side of every task (flags, quoting, outputs,
-the versions command) and the step chaining; it is not Nextflow: the Groovy side (channels, meta maps,
-directives, config) is only parsed and linted by reftrace.
+score what `enformer-vep run` scores, and REPORT's run summary must show the sequences cached and computed
+and a time row per step, from the records staged for it in records/. This checks the shell side of every
+task (flags, quoting, outputs, the versions command) and the step chaining; it is not Nextflow: the Groovy
+side (channels, meta maps, directives, config) is only parsed and linted by reftrace.
 """
 import json
 import re
@@ -96,7 +97,8 @@ class Run:
         self.n += 1
         work = self.out / f"{self.n:02d}-{step}{'-' + values['shard_id'] if 'shard_id' in values else ''}"
         work.mkdir()
-        for name, source in inputs.items():
+        for name, source in inputs.items():  # a name may hold a folder, as stageAs: 'records/*' makes
+            (work / name).parent.mkdir(parents=True, exist_ok=True)
             (work / name).symlink_to(source)
         meta_id = values.pop("meta.id")
         values = {"bin": self.binary, "extra": "", "task.cpus": 2, "args": "",
@@ -113,6 +115,23 @@ class Run:
             sys.exit(f"emulate_tasks: {work.name}: the versions eval `{command}` printed {version.stdout!r} "
                      f"(exit {version.returncode}, {version.stderr!r})")
         return work, values["prefix"]
+
+    @staticmethod
+    def check_report(html, done, predicted):
+        """The run summary shows the sequences needed, cached and computed (summed over the CHECK_CACHE and
+        PREDICT summaries) and a time row per step: REPORT found every record in records/."""
+        checks = [json.loads(p.read_text()) for p in done if not p.name.endswith(".predict.json")]
+        predicts = [json.loads(p.read_text()) for p in done if p.name.endswith(".predict.json")]
+        row = '<td>{}</td><td class="num">{}</td>'.format
+        n = len(checks)
+        want = [row(f"sequences needed ({n} shard{'' if n == 1 else 's'})", sum(c["sequences"] for c in checks)),
+                row("cached (not computed)", sum(c["cached"] for c in checks + predicts)),
+                row("computed", sum(p["computed"] for p in predicts))]
+        for step, jobs in [("extract-seqs", 1), ("check-cache", n), ("predict", len(predicted)), ("merge", 1)]:
+            if jobs:
+                want.append(f'<tr class="timing-row"><td>{step}</td><td class="num">{jobs}</td>')
+        for text in want:
+            assert text in html, f"REPORT's run summary lacks {text!r} (were the records staged in records/?)"
 
     def pipeline(self, cache):
         cache.mkdir(parents=True, exist_ok=True)
@@ -156,10 +175,19 @@ class Run:
             **{f"done_{path.name}": path for path in done}})
         scores = work / f"{prefix}.parquet"
         assert self.block == "stub" or (work / f"{prefix}.tracks.tsv").is_file(), "MERGE wrote no tracks table"
-        work, prefix = self.task("report", {"meta.id": "variants.kunkle", "scores": scores.name,
-                                            "manifest": "manifest.json"},
-                                 {scores.name: scores, "manifest.json": extract / "manifest.json"})
-        assert (work / f"{prefix}.html").is_file(), "REPORT wrote no HTML report"
+        merged = work / f"{prefix}.json"
+        assert json.loads(merged.read_text())["scored"] >= 0, "MERGE wrote no summary"
+        # REPORT's records, staged into records/ as the subworkflow does: extract's manifest and variants.parquet,
+        # every CHECK_CACHE and PREDICT summary, MERGE's summary; Nextflow would fail on a name collision.
+        records = [extract / "manifest.json", extract / "variants.parquet", *done, merged]
+        names = [path.name for path in records]
+        assert len(set(names)) == len(names), f"REPORT's records/ would hold two files of one name: {names}"
+        work, prefix = self.task("report", {"meta.id": "variants.kunkle", "scores": scores.name},
+                                 {scores.name: scores, **{f"records/{path.name}": path for path in records}})
+        html = work / f"{prefix}.html"
+        assert html.is_file(), "REPORT wrote no HTML report"
+        if self.block == "script":
+            self.check_report(html.read_text(), done, predicted)
         print(f"  {self.block}: {len(shards)} shards, PREDICT for {predicted or 'none'}")
         return shards, predicted, scores, demo
 

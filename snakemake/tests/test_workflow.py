@@ -98,6 +98,22 @@ def computed(results, shard):
         return 0  # being written
 
 
+def assert_report_shows_the_steps(results, shards):
+    """The report's run summary shows the sequences needed, cached and computed, summed over the check-cache
+    and predict summaries, and a time row per step (merge's from its --summary): the records were all found."""
+    html = (results / "report.html").read_text()
+    todo = [json.loads(p.read_text()) for p in sorted((results / "todo").glob("shard-*.json"))]
+    done = [json.loads(p.read_text()) for p in sorted((results / "predict").glob("shard-*.json"))]
+    assert len(todo) == shards, todo
+    row = '<td>{}</td><td class="num">{}</td>'.format
+    assert row(f"sequences needed ({shards} shards)", sum(s["sequences"] for s in todo)) in html
+    assert row("cached (not computed)", sum(s["cached"] for s in todo + done)) in html
+    assert row("computed", sum(s["computed"] for s in done)) in html
+    assert sum(s["computed"] for s in done) > 0
+    for step, jobs in [("extract-seqs", 1), ("check-cache", shards), ("predict", len(done)), ("merge", 1)]:
+        assert f'<tr class="timing-row"><td>{step}</td><td class="num">{jobs}</td>' in html, step
+
+
 def cache_entries(cache):
     return {p.name: p.stat().st_mtime_ns for p in Path(cache).rglob("*.npy.zst")}
 
@@ -334,6 +350,7 @@ def test_catalog_integration_config_runs_through_the_module_outside_the_reposito
     assert len(shards(results)) == 3 and predict_jobs(results) == shards(results)
     assert out.stderr.count("rule enformer_vep_predict:") == 3
     assert (results / "report.html").stat().st_size > 0
+    assert_report_shows_the_steps(results, shards=3)
     assert len((work / "top.tsv").read_text().splitlines()) == 5
     assert repository_files() == before, "the run wrote into the repository"
 

@@ -8,6 +8,8 @@ rule merge:
     output:
         scores=f"{RESULTS}/scores.parquet",
         tracks=f"{RESULTS}/scores.tracks.tsv",
+        # Rows in and scored, wall and busy time: read by the report's run summary.
+        summary=f"{RESULTS}/merge.json",
     log:
         f"{LOGS}/merge.log",
     container:
@@ -21,5 +23,6 @@ rule merge:
         namespace=NAMESPACE,
         flags=flags("stats", "targets", "tracks", "legacy_cache"),
     shell:
-        "{params.bin} merge --quiet --variants {input.variants:q} --out {output.scores:q} --threads {threads} "
+        "{params.bin} merge --quiet --variants {input.variants:q} --out {output.scores:q} "
+        "--summary {output.summary:q} --threads {threads} "
         "{params.namespace} {params.flags} > /dev/null 2> {log:q}"

@@ -1,4 +1,5 @@
-// MERGE: variants.parquet + the cache → scores.parquet (one list column per statistic) and scores.tracks.tsv.
+// MERGE: variants.parquet + the cache → scores.parquet (one list column per statistic), scores.tracks.tsv and
+// a JSON summary (rows in, scored, wall and busy time: read by REPORT's run summary).
 // Reads and verifies every entry; fails (exit 1, naming the missing sequences) rather than score from an
 // incomplete cache. The caller makes it wait for every CHECK_CACHE and PREDICT task through `done`.
 process MERGE {
@@ -19,6 +20,7 @@ process MERGE {
     output:
     tuple val(meta), path("${task.ext.prefix ?: meta.id}.parquet")   , emit: scores
     tuple val(meta), path("${task.ext.prefix ?: meta.id}.tracks.tsv"), emit: tracks, optional: true
+    tuple val(meta), path("${task.ext.prefix ?: meta.id}.json")      , emit: summary
     tuple val("${task.process}"), val('enformer-vep'), eval("${task.ext.binary ?: 'enformer-vep'} --version | sed 's/^enformer-vep //'"), emit: versions_enformer_vep, topic: versions
 
     when:
@@ -37,6 +39,7 @@ process MERGE {
         --namespace-file "${namespace_file}" \\
         --cache "${cache_dir}" \\
         --out ${prefix}.parquet \\
+        --summary ${prefix}.json \\
         --threads ${task.cpus} \\
         ${legacy} ${track_table} ${args} ${extra}
     """
@@ -45,5 +48,6 @@ process MERGE {
     def prefix = task.ext.prefix ?: "${meta.id}"
     """
     touch ${prefix}.parquet ${prefix}.tracks.tsv
+    echo '{"rows_in": 2, "scored": 2, "tracks": 0, "warnings": [], "stub": true}' > ${prefix}.json
     """
 }

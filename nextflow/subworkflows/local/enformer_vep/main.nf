@@ -5,6 +5,7 @@
 //    + genome                 ├─ CHECK_CACHE shard 1 ─ (missing = 0: no PREDICT task) ───┼─ MERGE ─ scores.parquet
 //                             └─ CHECK_CACHE shard N ─ (missing > 0?) ─ PREDICT shard N ─┘
 //                                                                            MERGE ─ REPORT ─ report.html (optional)
+//                                            (REPORT also reads every step's JSON record: cached/computed, time per step)
 //
 // The DAG-level skip: CHECK_CACHE's summary JSON is read on the head node and only shards whose `missing` is
 // above zero are sent to PREDICT, so a run over a warm cache schedules no PREDICT (GPU) task at all. MERGE
@@ -111,7 +112,16 @@ workflow ENFORMER_VEP {
     // The HTML report after MERGE (opts.report, on by default: only an explicit false leaves it out).
     def ch_report = Channel.empty()
     if (opts.report != false) {
-        REPORT(MERGE.out.scores.join(EXTRACT_SEQS.out.manifest))
+        // Its run summary reads the steps' records, staged into one folder (records/): extract-seqs' manifest and
+        // variants.parquet, every CHECK_CACHE and PREDICT summary (ch_done) and MERGE's summary. Their names
+        // cannot collide: manifest.json, variants.parquet, SHARD.json, SHARD.predict.json, PREFIX.json (the
+        // shards are named shard-NNNNN).
+        def ch_records = EXTRACT_SEQS.out.manifest
+            .mix(EXTRACT_SEQS.out.variants, MERGE.out.summary)
+            .map { meta, record -> record }
+            .mix(ch_done.flatten())
+            .toList()
+        REPORT(MERGE.out.scores, ch_records)
         ch_report = REPORT.out.html
     }
 
@@ -121,6 +131,7 @@ workflow ENFORMER_VEP {
     emit:
     scores    = MERGE.out.scores           // channel: [ val(meta), scores.parquet ]
     tracks    = MERGE.out.tracks           // channel: [ val(meta), scores.tracks.tsv ]
+    merged    = MERGE.out.summary          // channel: [ val(meta), merge summary.json ]
     report    = ch_report                  // channel: [ val(meta), report.html ] (when opts.report is not false)
     variants  = EXTRACT_SEQS.out.variants  // channel: [ val(meta), variants.parquet ] (every input row, with status)
     manifest  = EXTRACT_SEQS.out.manifest  // channel: [ val(meta), manifest.json ]
