@@ -840,6 +840,44 @@ fn cases() -> Vec<Case> {
             expect: Exit(1, &["cannot load model model.onnx", "is it an ONNX file?"]),
         },
         Case {
+            mistake: "split-model manifest copied without its two .onnx parts",
+            setup: |e| {
+                let (_, shard) = e.extracted();
+                std::fs::copy(split_manifest(), e.path("tiny.split.json")).unwrap();
+                s(&["predict", "--sequences", &shard, "--model", "tiny.split.json", "--cache", "cache"])
+            },
+            expect: Exit(
+                1,
+                &[
+                    "tiny_enformer.tower.onnx",
+                    "named by the split-model manifest tiny.split.json",
+                    "beside its two .onnx files",
+                ],
+            ),
+        },
+        Case {
+            mistake: "split-model manifest whose part is not the one it names (SHA-256 differs)",
+            setup: |e| {
+                let (_, shard) = e.extracted();
+                link_split_parts(e);
+                let text = std::fs::read_to_string(split_manifest()).unwrap();
+                let tower: serde_json::Value = serde_json::from_str(&text).unwrap();
+                let named = tower["tower"]["sha256"].as_str().unwrap().to_string();
+                e.write("tiny.split.json", text.replace(&named, &"0".repeat(64)));
+                s(&["predict", "--sequences", &shard, "--model", "tiny.split.json", "--cache", "cache"])
+            },
+            expect: Exit(1, &["tiny_enformer.tower.onnx has SHA-256", "re-run scripts/split_onnx.py"]),
+        },
+        Case {
+            mistake: "JSON that is not a split-model manifest given as --model (namespace.json)",
+            setup: |e| {
+                let (_, shard) = e.extracted();
+                e.write("namespace.json", r#"{"model_sha256": "00", "model_size": 1}"#);
+                s(&["predict", "--sequences", &shard, "--model", "namespace.json", "--cache", "cache"])
+            },
+            expect: Exit(1, &["namespace.json", "not a split-model manifest", "a monolithic model is an .onnx file"]),
+        },
+        Case {
             mistake: "ONNX file that is empty",
             setup: |e| {
                 let (_, shard) = e.extracted();
@@ -1165,4 +1203,17 @@ fn a_huge_line_is_skipped_in_bounded_memory() {
     assert_eq!(statuses, ["ok", "parse_error", "ok"]);
     let detail = v[1].2.as_deref().unwrap();
     assert!(detail.starts_with("line 3: the line is 671088640 bytes long"), "{detail}");
+}
+
+/// The committed tiny split model's manifest.
+fn split_manifest() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/models/tiny_enformer.split.json")
+}
+
+/// The tiny split model's two parts, linked into the case's folder under the names its manifest gives.
+fn link_split_parts(e: &Env) {
+    for part in ["tiny_enformer.tower.onnx", "tiny_enformer.rest.onnx"] {
+        let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/models").join(part);
+        std::os::unix::fs::symlink(from, e.path(part)).unwrap();
+    }
 }

@@ -2,7 +2,9 @@
 //! on real data: GoNL SNVs on the hg19 chr20 slice (1–200,000), taken near both ends of the slice so every
 //! window holds tens of thousands of N, with `--rc --shifts=0,1` (the variant is the last base of its tower
 //! position in the forward window, the first in the reverse complement, so both edges of the 128-bp grid are
-//! patched), and a batch size of 3 (refs and alts mixed in a batch, short batches padded).
+//! patched), and a batch size of 3 (refs and alts mixed in a batch, short batches padded). Two 1000 Genomes
+//! indels (an insertion and a deletion) ride along: their windows are not substitutions, so they take the full
+//! path (tower over the whole window, then rest) and must equal the monolithic model's too.
 
 mod common;
 
@@ -75,8 +77,22 @@ fn split_model_entries_and_scores_equal_the_monolithic_models_and_do_not_depend_
     let text = std::fs::read_to_string(real.join("vcf/varda_gonl-summary_chr20_60k-200k.hg19.vcf")).unwrap();
     let (header, records): (Vec<&str>, Vec<&str>) = text.lines().partition(|l| l.starts_with('#'));
     let chosen = [&records[..3], &records[records.len() - 2..]].concat();
+    // An insertion and a deletion from the 1000 Genomes VCF of the same slice, in the GoNL file's 8 columns.
+    let kg = std::fs::read_to_string(real.join("vcf/varda_1kg_phase1_chr20_60k-145k.hg19.vcf")).unwrap();
+    let indel = |want: fn(usize, usize) -> bool| -> String {
+        let f: Vec<&str> = kg
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| l.split('\t').collect::<Vec<_>>())
+            .find(|f| !f[4].contains(',') && want(f[3].len(), f[4].len()))
+            .expect("the 1000 Genomes slice has insertions and deletions");
+        format!("{}\t{}\t{}\t{}\t{}\t.\tPASS\t.", f[0], f[1], f[2], f[3], f[4])
+    };
+    let indels = [indel(|r, a| a > r), indel(|r, a| r > a)];
+    let mut lines: Vec<&str> = [header, chosen].concat();
+    lines.extend(indels.iter().map(String::as_str));
     let vcf = d.join("v.vcf");
-    std::fs::write(&vcf, [header, chosen].concat().join("\n") + "\n").unwrap();
+    std::fs::write(&vcf, lines.join("\n") + "\n").unwrap();
     let ex = d.join("ex");
     run_ok(&[
         "extract-seqs",
@@ -94,17 +110,25 @@ fn split_model_entries_and_scores_equal_the_monolithic_models_and_do_not_depend_
     let (ids, bases) = (strings(&rows, "seq_id"), strings(&rows, "base_seq_id"));
     let derived: Vec<&str> =
         ids.iter().zip(&bases).filter(|(_, b)| b.is_some()).map(|(i, _)| i.as_deref().unwrap()).collect();
-    assert_eq!((ids.len(), derived.len()), (40, 20), "5 SNVs × (R, A) × 2 shifts × 2 strands; every A derives");
+    // 5 SNVs × (R, A) and 2 indels × (R, A, A′), each × 2 shifts × 2 strands, less the windows two members
+    // share (a shifted window of a repeat-context indel can equal another member: stored once). Every SNV's A
+    // derives from its R; an indel window derives only where it happens to be a substitution of its R (an A′
+    // in a repeat), and the rest take the full path.
+    let (windows, n_derived) = (ids.len(), derived.len());
+    assert!((60..=64).contains(&windows) && n_derived >= 20, "{windows} windows, {n_derived} derived");
+    let snv_refs = 20; // 5 SNVs × 2 shifts × 2 strands: R windows, the bases of the SNV alt windows
 
     let (mono, split) = (d.join("mono"), d.join("split"));
     let m = predict(&shard, &tiny_model(), &mono, &d.join("m.json"));
     let s = predict(&shard, &split_model(), &split, &d.join("s.json"));
-    assert_eq!((m["computed"].as_u64(), s["computed"].as_u64()), (Some(40), Some(40)), "{m} {s}");
-    assert_eq!((s["patched"].as_u64(), s["bases_recomputed"].as_u64()), (Some(20), Some(0)), "{s}");
+    let (w, n) = (windows as u64, n_derived as u64);
+    assert_eq!((m["computed"].as_u64(), s["computed"].as_u64()), (Some(w), Some(w)), "{m} {s}");
+    assert_eq!((s["patched"].as_u64(), s["bases_recomputed"].as_u64()), (Some(n), Some(0)), "{s}");
+    assert!(windows - n_derived > snv_refs, "indel windows that are no substitution take the full path");
 
     // Entries: equal to float rounding, every value within 1e-5 of the entry's largest.
     let (a, b) = (entries(&mono), entries(&split));
-    assert_eq!(a.len(), 40);
+    assert_eq!(a.len(), windows);
     for (id, (x, _)) in &a {
         let y = &b.get(id).unwrap_or_else(|| panic!("split cache lacks {id}")).0;
         let scale = x.iter().fold(0f32, |m, v| m.max(v.abs()));
@@ -123,10 +147,10 @@ fn split_model_entries_and_scores_equal_the_monolithic_models_and_do_not_depend_
     merge(&ex.join("variants.parquet"), &split_model(), &split, &d.join("s.parquet"));
     for stat in ["SAD", "logSED", "D2", "CENTER"] {
         let (p, q) = (stat_lists(&d.join("m.parquet"), stat), stat_lists(&d.join("s.parquet"), stat));
-        assert_eq!(p.len(), 5);
+        assert_eq!(p.len(), 7, "5 SNVs and 2 indels scored");
         for (x, y) in p.iter().zip(&q) {
             let scale = x.iter().fold(0f32, |m, v| m.max(v.abs()));
-            assert!(scale > 0.0, "{stat}: the SNV changes the prediction");
+            assert!(scale > 0.0, "{stat}: the variant changes the prediction");
             let worst = x.iter().zip(y).map(|(u, v)| (u - v).abs()).fold(0f32, f32::max) / scale;
             assert!(worst <= 1e-4, "{stat}: {worst:e} relative");
         }
@@ -151,8 +175,8 @@ fn split_model_entries_and_scores_equal_the_monolithic_models_and_do_not_depend_
         todo.to_str().unwrap(),
     ]);
     let r = predict(&todo, &sm, &split, &d.join("r.json"));
-    assert_eq!((r["computed"].as_u64(), r["patched"].as_u64()), (Some(20), Some(20)), "{r}");
-    assert_eq!(r["bases_recomputed"].as_u64(), Some(20), "{r}");
+    assert_eq!((r["computed"].as_u64(), r["patched"].as_u64()), (Some(n), Some(n)), "{r}");
+    assert_eq!(r["bases_recomputed"].as_u64(), Some(n), "{r}");
     let again = entries(&split);
     for id in &derived {
         assert!(again[*id].1 == b[*id].1, "{id}: a resumed run wrote other bytes");

@@ -137,8 +137,13 @@ fn read_manifest(path: &Path, window: usize) -> Result<Manifest, ModelError> {
 
 /// The parts sit beside the manifest, found through a symbolic link to it: workflow engines (Nextflow) stage
 /// the one `--model` file into a work folder as a link, without the files it names.
+/// A manifest that is no link keeps the path the user gave, so messages name the parts as the user knows them.
 fn parts_dir(manifest: &Path) -> std::path::PathBuf {
-    let real = std::fs::canonicalize(manifest).unwrap_or_else(|_| manifest.to_path_buf());
+    let is_link = std::fs::symlink_metadata(manifest).is_ok_and(|m| m.file_type().is_symlink());
+    let real = match is_link {
+        true => std::fs::canonicalize(manifest).unwrap_or_else(|_| manifest.to_path_buf()),
+        false => manifest.to_path_buf(),
+    };
     real.parent().unwrap_or(Path::new(".")).to_path_buf()
 }
 
