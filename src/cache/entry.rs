@@ -31,9 +31,12 @@ use super::StoreMode;
 
 /// zstd level for full outputs. Float outputs barely compress (~91% at level 1), and a negative level stores
 /// literals without Huffman coding, so reading decompresses at memcpy speed: a few ms instead of ~18 ms for a
-/// 19 MB entry, for about 9% more disk. Summaries are small and take the default level.
+/// 19 MB entry, for about 9% more disk.
 const LEVEL_FULL: i32 = -1;
-const LEVEL_SUMMARY: i32 = 3;
+/// zstd level for summaries. Their float64 sums of float32 values end in runs of zero bytes, which level 3
+/// turns into many short matches that decode at ~0.7 GB/s; level -1 keeps most of the gain (105 kB instead of
+/// 102 kB of 255 kB, measured on 300 entries) and decodes 1.3x faster, and decoding is a quarter of a warm run.
+const LEVEL_SUMMARY: i32 = -1;
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum EntryError {

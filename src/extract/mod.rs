@@ -32,9 +32,13 @@ use crate::timing::{StageTimes, Stages};
 use crate::variants::{Candidate, ColumnOverrides, Record, VariantReader};
 use crate::window::WindowSpec;
 
-/// Windows in flight per chunk of rows processed in parallel: at most 512 windows of 196 kB, ~100 MB. A chunk
-/// has room for 3 windows per role member (an indel's R, A, A′): 170 rows plain, 28 with `--rc --shifts=-1,0,1`.
-const WINDOWS_PER_CHUNK: usize = 512;
+/// Windows per chunk of rows processed in parallel, at most 512 windows of 196 kB (~100 MB): 48 per thread, so
+/// that a short run is already several chunks and the writer thread packs and compresses one chunk while the
+/// next is built (one chunk for everything left a core idle for the whole write). A chunk has room for 3
+/// windows per role member (an indel's R, A, A′): on 2 threads 32 rows plain, 8 with `--rc --shifts=-1,0,1`.
+fn windows_per_chunk() -> usize {
+    (48 * rayon::current_num_threads()).clamp(96, 512)
+}
 
 /// The stages of `extract-seqs` whose busy time is reported (see [`crate::timing`]): `parse` reading input
 /// records, `windows` orienting, normalising and assembling windows from the genome, `hash` their SHA-256
@@ -119,7 +123,7 @@ pub fn extract_seqs(opts: &ExtractOptions, mode: ProgressMode) -> anyhow::Result
     let (tx, rx) = crossbeam_channel::bounded::<Vec<Processed>>(2);
     let scoring = Scoring { window: opts.window, ensemble: opts.ensemble.clone(), max_allele_len: opts.max_allele_len };
     let scoring = &scoring;
-    let chunk_rows = (WINDOWS_PER_CHUNK / (3 * opts.ensemble.members_per_role()).max(2)).clamp(8, 256);
+    let chunk_rows = (windows_per_chunk() / (3 * opts.ensemble.members_per_role()).max(2)).clamp(8, 256);
     let genome_ref = &genome;
 
     let (written, produced) =

@@ -79,7 +79,94 @@ impl MissingEntries {
     }
 }
 
-const BATCH: usize = 256;
+/// Variants per batch: a batch is read and composed in parallel while the writer thread encodes the previous
+/// one. Small enough that reading and writing overlap on a short run (writing `scores.parquet` was a third of
+/// a warm summary run, and it used to wait for all reads), big enough to keep every thread busy.
+fn batch_rows() -> usize {
+    (8 * rayon::current_num_threads()).clamp(32, 256)
+}
+
+/// Scores every `Ok` row of the variant tables in input order: workers read and compose a batch while one
+/// writer thread appends the previous batch to `out`, through a channel of one batch, so memory stays a few
+/// batches of values. Entries that cannot be read are collected in `corrupt` (and nothing more is written);
+/// returns the writer, not yet finished, and the number of variants written.
+#[allow(clippy::too_many_arguments)]
+fn score_and_write(
+    opts: &MergeOptions,
+    store: &Store,
+    composer: &Composer,
+    expect: Expect,
+    mut out: write::ScoresWriter,
+    stages: &Stages,
+    progress: &Progress,
+    corrupt: &mut Vec<String>,
+) -> anyhow::Result<(write::ScoresWriter, u64)> {
+    // Workers take read buffers from the pool and give them back, so memory is a few entries per thread,
+    // allocated once.
+    let pool = BufferPool::default();
+    let tracks = composer.keep.len();
+    let (tx, rx) = crossbeam_channel::bounded::<(Vec<VariantRow>, Vec<Vec<Vec<f32>>>)>(1);
+    std::thread::scope(|scope| {
+        let writer = scope.spawn(move || -> anyhow::Result<write::ScoresWriter> {
+            for (rows, values) in rx {
+                stages.time("write", || out.write(&rows, &values, tracks))?;
+            }
+            Ok(out)
+        });
+        let mut produce = || -> anyhow::Result<u64> {
+            let mut scored = 0u64;
+            for path in &opts.variants {
+                for batch in VariantReader::open(path)? {
+                    let mut rows: Vec<VariantRow> =
+                        batch?.into_iter().filter(|r| r.status == Some(Status::Ok)).collect();
+                    while !rows.is_empty() {
+                        let chunk: Vec<VariantRow> = rows.drain(..batch_rows().min(rows.len())).collect();
+                        let results: Vec<Result<Vec<Vec<f32>>, ComposeError>> = chunk
+                            .par_iter()
+                            .map(|row| {
+                                let members = row.sequences.as_deref().unwrap_or_default();
+                                let mut buffers = pool.take();
+                                let started = Instant::now();
+                                let mut read_time = Duration::ZERO;
+                                let entries =
+                                    StoreEntries { store, expect, buffers: &mut buffers, read_time: &mut read_time };
+                                let score = composer.score(members, entries);
+                                stages.add("read", read_time);
+                                stages.add("compose", started.elapsed().saturating_sub(read_time));
+                                pool.give_back(buffers);
+                                score
+                            })
+                            .collect();
+                        let mut values = Vec::with_capacity(results.len());
+                        for (row, r) in chunk.iter().zip(results) {
+                            match r {
+                                Ok(v) => values.push(v),
+                                Err(ComposeError::Unreadable(id)) => corrupt.push(id),
+                                Err(e) => anyhow::bail!("{}, input line {}: {e}", path.display(), row.line),
+                            }
+                        }
+                        if !corrupt.is_empty() {
+                            continue;
+                        }
+                        let n = chunk.len() as u64;
+                        // A closed channel means the writer failed: its error is the one reported below.
+                        if tx.send((chunk, values)).is_err() {
+                            return Ok(scored);
+                        }
+                        scored += n;
+                        progress.inc(n);
+                    }
+                }
+            }
+            Ok(scored)
+        };
+        let produced = produce();
+        drop(tx);
+        let written = writer.join().map_err(|_| anyhow::anyhow!("the scores writer panicked"))?;
+        let scored = produced?;
+        Ok((written?, scored))
+    })
+}
 
 pub fn merge(opts: &MergeOptions, mode: ProgressMode) -> anyhow::Result<MergeReport> {
     anyhow::ensure!(!opts.stats.is_empty(), "--stats needs at least one statistic");
@@ -139,50 +226,11 @@ pub fn merge(opts: &MergeOptions, mode: ProgressMode) -> anyhow::Result<MergeRep
     let composer = Composer { geometry, tracks, summaries, keep, center, stats: opts.stats.clone() };
     let expect = Expect { bins, tracks: Some(tracks) };
 
-    // Pass 2: compute and write, a batch of variants at a time, in input order. Workers take read buffers
-    // from the pool and give them back, so memory is a few entries per thread, allocated once.
-    let pool = BufferPool::default();
+    // Pass 2: compute and write, a batch of variants at a time, in input order (see [`score_and_write`]).
     let stages = Stages::new(&["read", "compose", "write"]);
-    let mut out = write::ScoresWriter::create(&opts.out, &provenance)?;
+    let out = write::ScoresWriter::create(&opts.out, &provenance)?;
     let progress = Progress::new(mode, "merge", "variants", Some(plan.variants as u64));
-    let mut scored = 0u64;
-    for path in &opts.variants {
-        for batch in VariantReader::open(path)? {
-            let rows: Vec<VariantRow> = batch?.into_iter().filter(|r| r.status == Some(Status::Ok)).collect();
-            for chunk in rows.chunks(BATCH) {
-                let results: Vec<Result<Vec<Vec<f32>>, ComposeError>> = chunk
-                    .par_iter()
-                    .map(|row| {
-                        let members = row.sequences.as_deref().unwrap_or_default();
-                        let mut buffers = pool.take();
-                        let started = Instant::now();
-                        let mut read_time = Duration::ZERO;
-                        let entries =
-                            StoreEntries { store: &store, expect, buffers: &mut buffers, read_time: &mut read_time };
-                        let score = composer.score(members, entries);
-                        stages.add("read", read_time);
-                        stages.add("compose", started.elapsed().saturating_sub(read_time));
-                        pool.give_back(buffers);
-                        score
-                    })
-                    .collect();
-                let mut values = Vec::with_capacity(results.len());
-                for (row, r) in chunk.iter().zip(results) {
-                    match r {
-                        Ok(v) => values.push(v),
-                        Err(ComposeError::Unreadable(id)) => corrupt.push(id),
-                        Err(e) => anyhow::bail!("{}, input line {}: {e}", path.display(), row.line),
-                    }
-                }
-                if !corrupt.is_empty() {
-                    continue;
-                }
-                stages.time("write", || out.write(chunk, &values, composer.keep.len()))?;
-                scored += chunk.len() as u64;
-                progress.inc(chunk.len() as u64);
-            }
-        }
-    }
+    let (out, scored) = score_and_write(opts, &store, &composer, expect, out, &stages, &progress, &mut corrupt)?;
     if !corrupt.is_empty() {
         progress.finish();
         return Err(MissingEntries::new(corrupt, plan.variants, ns, store.warnings()).into());
