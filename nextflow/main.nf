@@ -4,7 +4,7 @@
 //   nextflow run nextflow/main.nf -params-file my-config.yaml -profile apptainer,slurm[,gpu]
 //   nextflow run nextflow/main.nf -profile test            # built-in demo data and the tiny model
 //
-// The configuration is the one YAML format of snakemake/workflow/schemas/config.schema.yaml (documented field by field in
+// The configuration is the one YAML format of workflow/schemas/config.schema.yaml (documented field by field in
 // workflows/examples/config.yaml): its keys are this pipeline's params. The DAG (workflows/README.md) lives in
 // the ENFORMER_VEP subworkflow, which your own pipeline can include as well (nextflow/README.md).
 
@@ -14,8 +14,8 @@ include { DEMO_DATA    } from './modules/local/demo_data/main'
 include { ENFORMER_VEP } from './subworkflows/local/enformer_vep/main'
 
 workflow {
-    // Unknown keys are errors, as in snakemake/workflow/schemas/config.schema.yaml: a typo must not fall back to a default.
-    def schema = file("${projectDir}/../snakemake/workflow/schemas/config.schema.yaml")
+    // Unknown keys are errors, as in workflow/schemas/config.schema.yaml: a typo must not fall back to a default.
+    def schema = file("${projectDir}/../workflow/schemas/config.schema.yaml")
     if (schema.exists()) {
         def known = new org.yaml.snakeyaml.Yaml().load(schema.text).get('properties').keySet() + ['demo_data']
         def unknown = params.keySet().findAll { key -> !(key in known) }

@@ -51,7 +51,7 @@ workflow {
         Channel.value([[id: variants.baseName], variants]),
         Channel.value([[id: genome.baseName], genome, index]),
         Channel.value([[id: model.baseName], model]),
-        params // or any map with the keys of snakemake/workflow/schemas/config.schema.yaml
+        params // or any map with the keys of workflow/schemas/config.schema.yaml
     )
     REPORT_SCORES(ENFORMER_VEP.out.scores)
 }

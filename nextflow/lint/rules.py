@@ -318,7 +318,7 @@ def params_in_closures(config: ConfigFile, results: LintResults):
 
 @configrule
 def profiles_and_params(config: ConfigFile, results: LintResults):
-    """nextflow.config has the documented profiles and a default for every key of snakemake/workflow/schemas/config.schema.yaml."""
+    """nextflow.config has the documented profiles and a default for every key of workflow/schemas/config.schema.yaml."""
     path = Path(config.path)
     if path.name != "nextflow.config" or path.parent.name != "nextflow":  # not tests/nextflow.config (nf-test's)
         return
@@ -326,7 +326,7 @@ def profiles_and_params(config: ConfigFile, results: LintResults):
     for profile in ("test", "docker", "apptainer", "gpu", "slurm"):
         if not re.search(rf"^\s*{profile}\s*\{{", text, re.M):
             results.errors.append(LintError(line=1, error=f"profile '{profile}' missing"))
-    schema = path.parent.parent / "snakemake" / "workflow" / "schemas" / "config.schema.yaml"
+    schema = path.parent.parent / "workflow" / "schemas" / "config.schema.yaml"
     if schema.is_file():
         keys = re.findall(r"^  ([a-z_]+):\s*$", schema.read_text().split("\nproperties:", 1)[1].split("\n$defs:", 1)[0], re.M)
         params = re.search(r"^params\s*\{(.*?)^\}", text, re.M | re.S)

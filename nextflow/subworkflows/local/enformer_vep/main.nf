@@ -11,7 +11,7 @@
 // above zero are sent to PREDICT, so a run over a warm cache schedules no PREDICT (GPU) task at all. MERGE
 // waits for every CHECK_CACHE and every PREDICT summary (collected into one list), then scores.
 //
-// `opts` is the configuration as a map: the keys of snakemake/workflow/schemas/config.schema.yaml (in the pipeline, `params`,
+// `opts` is the configuration as a map: the keys of workflow/schemas/config.schema.yaml (in the pipeline, `params`,
 // read from the same YAML with -params-file). Unset (null) keys are left out of the command lines, so the
 // binary's defaults apply. The namespace flags (head, n_encoding, store, window, center_bins) are built once
 // and given to CHECK_CACHE, PREDICT and MERGE alike: they choose the cache folder, so they must match.

@@ -1,7 +1,7 @@
 """End-to-end tests of the Snakemake workflow on real data (chr20 slice + GoNL VCF) with the tiny model, and
 on the built-in demo data with the catalog-style test configuration (.tests/integration/).
 
-Run by scripts/test with the workflows venv: `python -m pytest snakemake/tests`. The binary comes from
+Run by scripts/test with the workflows venv: `python -m pytest .tests/test_workflow.py`. The binary comes from
 ENFORMER_VEP_BIN (default target/release/enformer-vep). Every scenario compares the workflow's scores with
 `enformer-vep run` on the same input, and counts the predict jobs Snakemake scheduled. The real-data tests
 are skipped when ../shared/data/real is absent; the demo-data ones always run.
@@ -19,9 +19,9 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
-SNAKEFILE = REPO / "snakemake" / "workflow" / "Snakefile"
-INTEGRATION = REPO / "snakemake" / ".tests" / "integration"
+REPO = Path(__file__).resolve().parents[1]
+SNAKEFILE = REPO / "workflow" / "Snakefile"
+INTEGRATION = REPO / ".tests" / "integration"
 BIN = Path(os.environ.get("ENFORMER_VEP_BIN", REPO / "target" / "release" / "enformer-vep")).resolve()
 MODEL = REPO / "tests" / "models" / "tiny_enformer.onnx"
 REAL = REPO.parent / "shared" / "data" / "real"
