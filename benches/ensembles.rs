@@ -11,6 +11,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use common::env_or;
 use enformer_vep::cache::{entry, Cache, Fingerprint, NEncoding, StoreMode};
 use enformer_vep::ensemble::Ensemble;
 use enformer_vep::extract::{extract_seqs, ExtractOptions, Filters, DEFAULT_MAX_ALLELE_LEN};
@@ -22,9 +23,7 @@ use enformer_vep::tables::variants::VariantReader;
 use enformer_vep::variants::ColumnOverrides;
 use enformer_vep::window::{OutputGeometry, WindowSpec};
 
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
+mod common;
 
 fn stats(mut t: Vec<f64>) -> (f64, f64, f64) {
     t.sort_by(f64::total_cmp);

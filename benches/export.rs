@@ -16,23 +16,11 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
 
-const CLASSES: [&str; 4] = ["DNASE", "ATAC", "CHIP", "CAGE"];
+use common::env_or;
+use enformer_vep::demo::Rng;
+use enformer_vep::merge::summary::CLASSES;
 
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-/// splitmix64, as the demo data uses: deterministic and dependency-free.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-}
+mod common;
 
 fn main() -> anyhow::Result<()> {
     let (n, tracks) = (env_or("BENCH_VARIANTS", 20_000), env_or("BENCH_TRACKS", 5313));
@@ -67,7 +55,7 @@ fn main() -> anyhow::Result<()> {
         .build();
     let t0 = Instant::now();
     let mut w = ArrowWriter::try_new(std::fs::File::create(&scores)?, schema.clone(), Some(props))?;
-    let mut rng = Rng(13);
+    let mut rng = Rng::new(13);
     const BATCH: usize = 256;
     for start in (0..n).step_by(BATCH) {
         let rows = BATCH.min(n - start);
@@ -81,7 +69,7 @@ fn main() -> anyhow::Result<()> {
             s[4].append_value("ok");
             pos.append_value(1 + k as i64 * 1_000);
             for _ in 0..tracks {
-                sad.values().append_value(((rng.next() >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 0.1);
+                sad.values().append_value(((rng.next_u64() >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 0.1);
             }
             sad.append(true);
         }

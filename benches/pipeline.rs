@@ -7,6 +7,7 @@
 use std::path::Path;
 use std::time::Instant;
 
+use common::env_or;
 use enformer_vep::cache::store::{Source, Store};
 use enformer_vep::cache::{Cache, Fingerprint, NEncoding, StoreMode};
 use enformer_vep::check_cache;
@@ -19,15 +20,13 @@ use enformer_vep::window::{seq_id, WindowSpec};
 use rayon::prelude::*;
 use sha2::Digest;
 
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
+mod common;
 
 fn main() -> anyhow::Result<()> {
-    let snps = env_or("BENCH_SNPS", 10_000) as usize;
-    let genome_mb = env_or("BENCH_GENOME_MB", 50);
-    let entries = env_or("BENCH_CACHE_ENTRIES", 1_000_000) as usize;
-    let runs = env_or("BENCH_RUNS", 3).max(1) as usize;
+    let snps = env_or("BENCH_SNPS", 10_000);
+    let genome_mb = env_or("BENCH_GENOME_MB", 50) as u64;
+    let entries = env_or("BENCH_CACHE_ENTRIES", 1_000_000);
+    let runs = env_or("BENCH_RUNS", 3).max(1);
     // As the binary does at startup.
     enformer_vep::allocator::keep_large_buffers();
     let tmp = tempfile::tempdir()?;

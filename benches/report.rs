@@ -16,28 +16,12 @@ use parquet::arrow::ArrowWriter;
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
 
+use common::env_or;
+use enformer_vep::demo::Rng;
+use enformer_vep::merge::summary::CLASSES;
 use enformer_vep::report::{report, ReportOptions};
 
-const CLASSES: [&str; 4] = ["DNASE", "ATAC", "CHIP", "CAGE"];
-
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-/// splitmix64, as the demo data uses: deterministic and dependency-free.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
+mod common;
 
 fn peak_rss_mb() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -83,7 +67,7 @@ fn main() -> anyhow::Result<()> {
         WriterProperties::builder().set_key_value_metadata(Some(kv)).set_max_row_group_row_count(Some(10_000)).build();
     let t0 = Instant::now();
     let mut w = ArrowWriter::try_new(std::fs::File::create(&scores)?, schema.clone(), Some(props))?;
-    let mut rng = Rng(13);
+    let mut rng = Rng::new(13);
     let chroms: Vec<String> = (1..=22).map(|c| c.to_string()).collect();
     const BATCH: usize = 500;
     for start in (0..n).step_by(BATCH) {

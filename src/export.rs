@@ -16,13 +16,12 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::{Float32Type, Int64Type};
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
-use parquet::arrow::ProjectionMask;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 
 use crate::merge::Track;
 use crate::selection::{kept_tracks, select_tracks, NoTrack};
-use crate::tables::{open_parquet, AtomicParquet, TableError};
+use crate::tables::{open_parquet, read_columns, AtomicParquet, TableError};
 
 /// Long rows made from one batch of variants (the memory bound: ~1 M rows of a few short columns).
 pub const LONG_ROWS: usize = 1 << 20;
@@ -117,25 +116,19 @@ pub fn export(opts: &ExportOptions) -> Result<ExportReport, ExportError> {
 
     let schema = builder.schema().clone();
     let wanted: Vec<&str> = VARIANT_COLUMNS.iter().copied().chain(stats.iter().map(String::as_str)).collect();
-    let mut indices = Vec::with_capacity(wanted.len());
-    for name in &wanted {
-        indices.push(schema.index_of(name).map_err(|_| serr(format!("no column {name}")))?);
+    if let Some(name) = wanted.iter().find(|n| schema.index_of(n).is_err()) {
+        return Err(serr(format!("no column {name}")));
     }
-    let mask = ProjectionMask::roots(builder.parquet_schema(), indices);
     let wide = WIDE_VALUES / (kept.len() * stats.len()).max(1);
     let batch_rows = (LONG_ROWS / selected.len().max(1)).min(wide).clamp(1, 8192);
-    let reader = builder
-        .with_projection(mask)
-        .with_batch_size(batch_rows)
-        .build()
-        .map_err(|e| TableError::Read { path: shown.clone(), source: e.into() })?;
+    let reader = read_columns(builder, &opts.scores, "scores", &wanted, batch_rows)?;
 
     let long = long_schema(&stats);
     let chosen: Vec<(usize, &Track)> = selected.iter().map(|&p| (p, &kept[p])).collect();
     let mut sink = Sink::create(format, &opts.out, long.clone())?;
     let (mut variants, mut rows) = (0u64, 0u64);
     for batch in reader {
-        let batch = batch.map_err(|e| TableError::Read { path: shown.clone(), source: e.into() })?;
+        let batch = batch?;
         let out = lengthen(&batch, &long, &stats, &chosen, kept.len()).map_err(&serr)?;
         variants += batch.num_rows() as u64;
         rows += out.num_rows() as u64;

@@ -445,6 +445,30 @@ fn damaged_entries_are_named_moved_aside_recomputed_and_never_scored() {
     }
 }
 
+/// A cache damaged throughout gives a readable summary: the first `FAILED_SHOWN` corrupt entries are named,
+/// the rest counted in one line (not a warning line per entry).
+#[test]
+fn many_corrupt_entries_are_named_up_to_a_cap_and_the_rest_counted() {
+    use enformer_vep::predict::FAILED_SHOWN;
+    let Some(fx) = fixture("20:60000-63000") else { return };
+    let n = fx.reference.len();
+    assert!(n > FAILED_SHOWN + 1, "the fixture needs more entries than are named: {n}");
+    let cache = fx.d.join("all-damaged");
+    copy_reference_cache(&fx, &cache);
+    for rel in fx.reference.keys() {
+        std::fs::write(cache.join(rel), b"not an entry").unwrap();
+    }
+    let o = output(predict(&fx, &fx.shard, &cache, &fx.d.join("all-damaged.manifest.parquet")));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    let named = err.lines().filter(|l| l.starts_with("warning: corrupt cache entry, recomputed")).count();
+    assert_eq!(named, FAILED_SHOWN, "{err}");
+    let more = format!("warning: ... and {} more corrupt cache entries, recomputed", n - FAILED_SHOWN);
+    assert_eq!(err.lines().filter(|l| l.starts_with(&more)).count(), 1, "{err}");
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()["computed"], n as u64);
+    assert_eq!(entries(&cache), fx.reference);
+}
+
 /// Issue 10 item 1: an entry is served only under the key and namespace it was written for. A valid entry
 /// copied onto another key (the alt window's entry at the ref's path) or into another namespace of the same
 /// shape (`--n-encoding uniform`) is refused by merge and by `cache verify`, and recomputed, never scored.

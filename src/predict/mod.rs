@@ -69,7 +69,8 @@ pub struct PredictSummary {
     pub warnings: Vec<String>,
 }
 
-/// Failed sequences named one by one in [`PredictSummary::warnings`]; the rest are counted.
+/// Failed sequences, and corrupt entries recomputed, named one by one in [`PredictSummary::warnings`]; the
+/// rest are counted, so a badly damaged cache gives a readable summary, not a line per entry.
 pub const FAILED_SHOWN: usize = 20;
 
 struct Batch {
@@ -203,8 +204,8 @@ pub fn predict(opts: &PredictOptions, mode: ProgressMode) -> anyhow::Result<Pred
     let n_enc = opts.fingerprint.n_encoding;
 
     let mut counts = split::SplitCounts::default();
-    type Read = (Vec<PredictRecord>, (u64, Vec<String>));
-    let (records, (duplicates, mut warnings)) = std::thread::scope(|scope| -> anyhow::Result<Read> {
+    type Read = (Vec<PredictRecord>, ReadNotes);
+    let (records, notes) = std::thread::scope(|scope| -> anyhow::Result<Read> {
         let ns_r = &ns;
         let reader_tx = write_tx.clone();
         let progress_r = &progress;
@@ -253,12 +254,8 @@ pub fn predict(opts: &PredictOptions, mode: ProgressMode) -> anyhow::Result<Pred
         Ok((writer_handle.join().map_err(|_| anyhow::anyhow!("the writer thread panicked"))??, read))
     })?;
     progress.finish();
-    if duplicates > 0 {
-        warnings.push(format!(
-            "{duplicates} row(s) of {} repeat a sequence already in it: each sequence is computed once",
-            opts.sequences.display()
-        ));
-    }
+    let duplicates = notes.duplicates;
+    let mut warnings = notes.warnings(&opts.sequences);
     warnings.extend(failure_warnings(&records, &opts.manifest));
 
     let count = |s: RecordStatus| records.iter().filter(|r| r.status == s).count() as u64;
@@ -303,6 +300,44 @@ fn failure_warnings(records: &[PredictRecord], manifest: &std::path::Path) -> Ve
     out
 }
 
+/// What the read stage saw besides the batches: repeated rows, and corrupt entries (recomputed).
+#[derive(Debug, Default)]
+struct ReadNotes {
+    duplicates: u64,
+    corrupt: u64,
+    /// The first [`FAILED_SHOWN`] corrupt entries' messages; the rest are only counted.
+    corrupt_shown: Vec<String>,
+}
+
+impl ReadNotes {
+    fn corrupt(&mut self, msg: String) {
+        self.corrupt += 1;
+        if self.corrupt_shown.len() < FAILED_SHOWN {
+            self.corrupt_shown.push(msg);
+        }
+    }
+
+    fn warnings(self, sequences: &std::path::Path) -> Vec<String> {
+        let mut out: Vec<String> =
+            self.corrupt_shown.into_iter().map(|m| format!("corrupt cache entry, recomputed: {m}")).collect();
+        let unnamed = self.corrupt - out.len() as u64;
+        if unnamed > 0 {
+            out.push(format!(
+                "... and {unnamed} more corrupt cache entries, recomputed (each moved aside as \
+                 .<seq_id>.npy.zst.corrupt where it was readable; `enformer-vep cache verify --fix` removes those)"
+            ));
+        }
+        if self.duplicates > 0 {
+            out.push(format!(
+                "{} row(s) of {} repeat a sequence already in it: each sequence is computed once",
+                self.duplicates,
+                sequences.display()
+            ));
+        }
+        out
+    }
+}
+
 struct ReadStage<'a> {
     ns: &'a Namespace,
     window: usize,
@@ -320,13 +355,12 @@ impl ReadStage<'_> {
         batches: Sender<Batch>,
         done: Sender<ToWriter>,
         progress: &Progress,
-    ) -> anyhow::Result<(u64, Vec<String>)> {
+    ) -> anyhow::Result<ReadNotes> {
         let window = self.window;
         let mut pending = Batch::new();
         // The keys read so far (32 bytes each, not the 64-character hex), so a repeat is computed only once.
         let mut seen: HashSet<[u8; 32]> = HashSet::new();
-        let mut duplicates = 0u64;
-        let mut warnings = Vec::new();
+        let mut notes = ReadNotes::default();
         for rows in reader {
             for row in rows? {
                 let fail = |msg: String| done.send(ToWriter::Done(PredictRecord::failed(row.seq_id.clone(), msg)));
@@ -352,7 +386,7 @@ impl ReadStage<'_> {
                 }
                 let mut key = [0u8; 32];
                 if hex::decode_to_slice(&row.seq_id, &mut key).is_ok() && !seen.insert(key) {
-                    duplicates += 1;
+                    notes.duplicates += 1;
                     progress.inc(1);
                     continue;
                 }
@@ -361,13 +395,13 @@ impl ReadStage<'_> {
                         let _ = done.send(ToWriter::Done(PredictRecord::cached(row.seq_id)));
                         continue;
                     }
-                    Lookup::Corrupt(msg) => warnings.push(format!("corrupt cache entry, recomputed: {msg}")),
+                    Lookup::Corrupt(msg) => notes.corrupt(msg),
                     Lookup::Missing => {}
                 }
                 if !pending.has_room(base.is_some(), self.batch_size) {
                     let full = std::mem::replace(&mut pending, Batch::new());
                     if batches.send(full).is_err() {
-                        return Ok((duplicates, warnings));
+                        return Ok(notes);
                     }
                 }
                 let at = pending.onehot.len();
@@ -378,7 +412,7 @@ impl ReadStage<'_> {
                 if pending.is_full(self.batch_size, self.split_model) {
                     let full = std::mem::replace(&mut pending, Batch::new());
                     if batches.send(full).is_err() {
-                        return Ok((duplicates, warnings));
+                        return Ok(notes);
                     }
                 }
             }
@@ -386,7 +420,7 @@ impl ReadStage<'_> {
         if !pending.ids.is_empty() {
             let _ = batches.send(pending);
         }
-        Ok((duplicates, warnings))
+        Ok(notes)
     }
 }
 
@@ -449,4 +483,34 @@ fn write_stage(
         progress.set_message(format!("computed {computed}, cached {cached}, failed {failed}"));
     }
     Ok(records)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn corrupt_entries_beyond_the_cap_are_counted_in_one_line() {
+        let mut notes = ReadNotes { duplicates: 3, ..ReadNotes::default() };
+        for i in 0..FAILED_SHOWN + 5 {
+            notes.corrupt(format!("entry {i}"));
+        }
+        assert_eq!(notes.corrupt_shown.len(), FAILED_SHOWN, "only the shown messages are kept");
+        let w = notes.warnings(std::path::Path::new("todo.parquet"));
+        assert_eq!(w.len(), FAILED_SHOWN + 2, "{w:?}");
+        assert_eq!(w[0], "corrupt cache entry, recomputed: entry 0");
+        assert!(w[FAILED_SHOWN].starts_with("... and 5 more corrupt cache entries"), "{w:?}");
+        assert!(w[FAILED_SHOWN + 1].starts_with("3 row(s) of todo.parquet repeat"), "{w:?}");
+    }
+
+    #[test]
+    fn corrupt_entries_within_the_cap_are_all_named_and_not_counted() {
+        let mut notes = ReadNotes::default();
+        for i in 0..FAILED_SHOWN {
+            notes.corrupt(format!("entry {i}"));
+        }
+        let w = notes.warnings(std::path::Path::new("todo.parquet"));
+        assert_eq!(w.len(), FAILED_SHOWN);
+        assert!(w.iter().all(|l| l.starts_with("corrupt cache entry, recomputed: ")), "{w:?}");
+    }
 }

@@ -7,10 +7,9 @@ use std::path::Path;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int64Type};
 use arrow_array::{Array, RecordBatch};
-use parquet::arrow::ProjectionMask;
 
 use super::loci::Locus;
-use crate::tables::{open_parquet, TableError};
+use crate::tables::{open_parquet, read_columns, TableError};
 
 /// An input row inside a locus that has a usable p-value.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,25 +42,8 @@ pub fn rows_in(path: &Path, loci: &[Locus]) -> Result<Vec<Vec<InputRow>>, TableE
         return Ok(out);
     }
     let builder = open_parquet(path, "variants", "the variants.parquet written by extract-seqs")?;
-    let schema = builder.schema().clone();
-    let mut indices = Vec::new();
-    for c in COLUMNS {
-        let i = schema.index_of(c).map_err(|_| TableError::Schema {
-            path: shown.clone(),
-            what: "variants",
-            why: format!("no column {c}"),
-        })?;
-        indices.push(i);
-    }
-    let mask = ProjectionMask::roots(builder.parquet_schema(), indices);
-    let reader = builder
-        .with_projection(mask)
-        .with_batch_size(8192)
-        .build()
-        .map_err(|e| TableError::Read { path: shown.clone(), source: e.into() })?;
-    for batch in reader {
-        let batch = batch.map_err(|e| TableError::Read { path: shown.clone(), source: e.into() })?;
-        collect(&batch, loci, &mut out).map_err(|why| TableError::Schema {
+    for batch in read_columns(builder, path, "variants", &COLUMNS, 8192)? {
+        collect(&batch?, loci, &mut out).map_err(|why| TableError::Schema {
             path: shown.clone(),
             what: "variants",
             why,

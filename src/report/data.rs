@@ -8,10 +8,9 @@ use std::path::Path;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float32Type, Float64Type, Int64Type};
 use arrow_array::{Array, RecordBatch};
-use parquet::arrow::ProjectionMask;
 
 use crate::merge::summary::CLASSES;
-use crate::tables::{open_parquet, TableError};
+use crate::tables::{open_parquet, read_columns, TableError};
 
 /// The strongest track of one group for one variant.
 #[derive(Debug, Clone, PartialEq)]
@@ -106,17 +105,9 @@ pub fn read_scores(path: &Path, stat: Option<&str>) -> Result<Scores, ScoresErro
     if let Some(missing) = names.iter().find(|n| !has(n)) {
         return Err(ScoresError::NoSummary { path: shown, column: missing.clone() });
     }
-    let indices: Vec<usize> = names.iter().filter_map(|n| schema.index_of(n).ok()).collect();
-    let mask = ProjectionMask::roots(builder.parquet_schema(), indices);
-    let reader = builder
-        .with_projection(mask)
-        .with_batch_size(8192)
-        .build()
-        .map_err(|e| TableError::Read { path: shown.clone(), source: e.into() })?;
     let mut variants = Vec::new();
-    for batch in reader {
-        let batch = batch.map_err(|e| TableError::Read { path: shown.clone(), source: e.into() })?;
-        rows(&batch, &stat, &classes, &mut variants).map_err(|why| ScoresError::Bad { path: shown.clone(), why })?;
+    for batch in read_columns(builder, path, "scores", &names, 8192)? {
+        rows(&batch?, &stat, &classes, &mut variants).map_err(|why| ScoresError::Bad { path: shown.clone(), why })?;
     }
     Ok(Scores { stat, stats, classes, metadata, variants })
 }

@@ -6,7 +6,7 @@
 use std::ops::Range;
 
 use super::statistics::{compute, BinSums, Stat};
-use crate::cache::entry::{EntryData, Sums};
+use crate::cache::entry::{EntryData, Sums, Values};
 use crate::ensemble::{Member, Role, Strand};
 use crate::window::OutputGeometry;
 
@@ -112,21 +112,28 @@ impl Composer {
         single: Single,
         entries: &mut impl Entries,
     ) -> Result<Vec<Vec<f32>>, ComposeError> {
-        let mut read = |m: &Member| match entries.read(&m.seq_id) {
-            Some(EntryData::Full(v)) => Ok(v),
-            Some(other) => {
-                entries.recycle(other);
-                Err(mixed())
-            }
-            None => Err(ComposeError::Unreadable(m.seq_id.clone())),
-        };
-        let r = read(single.r)?;
-        let a = read(single.a)?;
-        let shifted = single.shifted.map(&mut read).transpose()?;
-        let result = self.stats_of_rows(geometry, &single, &r, &a, shifted.as_deref());
-        for v in [Some(r), Some(a), shifted].into_iter().flatten() {
-            entries.recycle(EntryData::Full(v));
+        // Ref, alt, then the shifted alt if any. Every entry read goes back to `entries` on every path, a failed
+        // later read included: the reader's pool lends its buffers, and one not given back is allocated anew.
+        let mut got: [Option<Values>; 3] = Default::default();
+        for (i, m) in [Some(single.r), Some(single.a), single.shifted].into_iter().enumerate() {
+            let Some(m) = m else { continue };
+            let err = match entries.read(&m.seq_id) {
+                Some(EntryData::Full(v)) => {
+                    got[i] = Some(v);
+                    continue;
+                }
+                Some(other) => {
+                    entries.recycle(other);
+                    mixed()
+                }
+                None => ComposeError::Unreadable(m.seq_id.clone()),
+            };
+            got.into_iter().flatten().for_each(|v| entries.recycle(EntryData::Full(v)));
+            return Err(err);
         }
+        let [Some(r), Some(a), shifted] = &got else { unreachable!("ref and alt were read above") };
+        let result = self.stats_of_rows(geometry, &single, r, a, shifted.as_deref());
+        got.into_iter().flatten().for_each(|v| entries.recycle(EntryData::Full(v)));
         result
     }
 
@@ -440,6 +447,50 @@ mod tests {
         // Two members of a role take the ensemble path.
         let two = [member(Role::Ref, 0, Strand::Forward, "r"), member(Role::Ref, 0, Strand::Reverse, "r")];
         assert!(Single::of(&two).is_none());
+    }
+
+    /// Lends entries and counts those not given back.
+    struct Pool<'o> {
+        outputs: &'o HashMap<String, Vec<f32>>,
+        summary: &'o str,
+        lent: &'o std::cell::Cell<usize>,
+    }
+
+    impl Entries for Pool<'_> {
+        fn read(&mut self, seq_id: &str) -> Option<EntryData> {
+            let o = self.outputs.get(seq_id)?;
+            self.lent.set(self.lent.get() + 1);
+            Some(match seq_id == self.summary {
+                true => EntryData::Summary(summarize(o, TRACKS, geometry().center_bins(2))),
+                false => EntryData::Full(o.clone().into()),
+            })
+        }
+        fn recycle(&mut self, _data: EntryData) {
+            self.lent.set(self.lent.get() - 1);
+        }
+    }
+
+    #[test]
+    fn every_entry_read_is_given_back_when_a_later_read_fails() {
+        let outputs: HashMap<String, Vec<f32>> =
+            ["r", "a", "s"].iter().enumerate().map(|(i, id)| (id.to_string(), output(i as u32))).collect();
+        let c = composer(&Stat::ALL);
+        let indel = |a: &str, s: &str| {
+            let f = Strand::Forward;
+            [member(Role::Ref, 0, f, "r"), member(Role::Alt, 0, f, a), member(Role::AltShifted, 0, f, s)]
+        };
+        // The alt missing, the shifted alt missing, the shifted alt a summary (mixed), and all readable.
+        for (members, summary, ok) in [
+            (indel("gone", "s"), "", false),
+            (indel("a", "gone"), "", false),
+            (indel("a", "s"), "s", false),
+            (indel("a", "s"), "", true),
+        ] {
+            let lent = std::cell::Cell::new(0);
+            assert!(Single::of(&members).is_some());
+            assert_eq!(c.score(&members, Pool { outputs: &outputs, summary, lent: &lent }).is_ok(), ok);
+            assert_eq!(lent.get(), 0, "{members:?}");
+        }
     }
 
     #[test]

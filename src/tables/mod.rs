@@ -8,9 +8,10 @@ pub mod variants;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use arrow_array::RecordBatch;
+use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use parquet::arrow::arrow_writer::{ArrowColumnChunk, ArrowColumnWriter, ArrowRowGroupWriterFactory};
-use parquet::arrow::ArrowWriter;
+use parquet::arrow::{ArrowWriter, ProjectionMask};
 use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 
@@ -56,6 +57,52 @@ pub(crate) fn open_parquet(
     }
     file.seek(SeekFrom::Start(0)).map_err(|e| rerr(e.into()))?;
     ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| rerr(e.into()))
+}
+
+/// The batches of an opened file (see [`open_parquet`]) with only the top-level columns `names` decoded, so a
+/// reader that wants a few columns of a wide table (scores with per-track lists) does not pay for the rest.
+/// The batches hold the columns in file order, `batch_size` rows each. A name the file lacks is a
+/// [`TableError::Schema`] error naming it (a caller with a more specific message checks before).
+pub(crate) fn read_columns(
+    builder: ParquetRecordBatchReaderBuilder<File>,
+    path: &Path,
+    what: &'static str,
+    names: &[impl AsRef<str>],
+    batch_size: usize,
+) -> Result<Batches, TableError> {
+    let shown = path.display().to_string();
+    let schema = builder.schema().clone();
+    let indices = names
+        .iter()
+        .map(|n| {
+            let n = n.as_ref();
+            schema.index_of(n).map_err(|_| TableError::Schema {
+                path: shown.clone(),
+                what,
+                why: format!("no column {n}"),
+            })
+        })
+        .collect::<Result<Vec<usize>, TableError>>()?;
+    let mask = ProjectionMask::roots(builder.parquet_schema(), indices);
+    match builder.with_projection(mask).with_batch_size(batch_size).build() {
+        Ok(inner) => Ok(Batches { path: shown, inner }),
+        Err(e) => Err(TableError::Read { path: shown, source: e.into() }),
+    }
+}
+
+/// Record batches of one file, a read error naming the file (see [`read_columns`]).
+pub(crate) struct Batches {
+    path: String,
+    inner: ParquetRecordBatchReader,
+}
+
+impl Iterator for Batches {
+    type Item = Result<RecordBatch, TableError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let batch = self.inner.next()?;
+        Some(batch.map_err(|e| TableError::Read { path: self.path.clone(), source: e.into() }))
+    }
 }
 
 /// The temp file beside an output path that becomes the output only when [`TempOutput::commit`] renames it into
@@ -187,5 +234,32 @@ mod tests {
         }
         let err = open_parquet(&dir.path().join("absent"), "sequence", "a shard").err().unwrap().to_string();
         assert!(err.starts_with("cannot read") && err.contains("absent"), "{err}");
+    }
+
+    #[test]
+    fn read_columns_decodes_only_the_named_columns_and_names_a_missing_one() {
+        use arrow_array::{ArrayRef, Int64Array, StringArray};
+        use std::sync::Arc;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.parquet");
+        let batch = RecordBatch::try_from_iter([
+            ("a", Arc::new(Int64Array::from(vec![1, 2, 3])) as ArrayRef),
+            ("b", Arc::new(StringArray::from(vec!["x", "y", "z"])) as ArrayRef),
+            ("c", Arc::new(Int64Array::from(vec![7, 8, 9])) as ArrayRef),
+        ])
+        .unwrap();
+        let mut w = ArrowWriter::try_new(File::create(&p).unwrap(), batch.schema(), None).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+
+        let open = || open_parquet(&p, "test", "a test table").unwrap();
+        let batches: Vec<RecordBatch> =
+            read_columns(open(), &p, "test", &["c", "a"], 2).unwrap().collect::<Result<_, _>>().unwrap();
+        assert_eq!(batches.iter().map(RecordBatch::num_rows).collect::<Vec<_>>(), [2, 1], "batch_size rows each");
+        let names: Vec<&str> = batches[0].schema_ref().fields().iter().map(|f| f.name().as_str()).collect();
+        assert_eq!(names, ["a", "c"], "the named columns only, in file order");
+
+        let err = read_columns(open(), &p, "test", &["a", "nope"], 2).err().unwrap().to_string();
+        assert!(err.contains("t.parquet is not a test table: no column nope"), "{err}");
     }
 }

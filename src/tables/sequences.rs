@@ -24,7 +24,6 @@ use std::time::{Duration, Instant};
 use arrow_array::builder::StringBuilder;
 use arrow_array::{Array, BinaryArray, LargeBinaryArray, LargeStringArray, RecordBatch, StringArray, UInt32Array};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReader;
 use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk, ArrowColumnWriter};
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
@@ -307,7 +306,7 @@ pub struct SequenceRow {
 /// binary `sequence` columns (pandas and polars users may write either) and extra columns (ignored).
 pub struct SequenceReader {
     path: String,
-    inner: ParquetRecordBatchReader,
+    inner: super::Batches,
     rows: usize,
     /// The last [`BASE_REACH`] windows stored whole, for the patches that follow them.
     recent_whole: VecDeque<(String, Vec<u8>)>,
@@ -316,7 +315,6 @@ pub struct SequenceReader {
 impl SequenceReader {
     pub fn open(path: &Path) -> Result<Self, TableError> {
         let shown = path.display().to_string();
-        let rerr = |e: Box<dyn std::error::Error + Send + Sync>| TableError::Read { path: shown.clone(), source: e };
         let builder = open_table(path)?;
         let rows = builder.metadata().file_metadata().num_rows().max(0) as usize;
         let schema = builder.schema().clone();
@@ -335,10 +333,8 @@ impl SequenceReader {
             }
         }
         let wanted = ["seq_id", "sequence", "base_seq_id", "base_offset", "base_bases", "packed", "bases"];
-        let present = wanted.into_iter().filter(|c| has(c));
-        let mask = parquet::arrow::ProjectionMask::columns(builder.parquet_schema(), present);
-        let inner =
-            builder.with_projection(mask).with_batch_size(ROWS_PER_BATCH).build().map_err(|e| rerr(e.into()))?;
+        let present: Vec<&str> = wanted.into_iter().filter(|c| has(c)).collect();
+        let inner = super::read_columns(builder, path, "sequence", &present, ROWS_PER_BATCH)?;
         Ok(SequenceReader { path: shown, inner, rows, recent_whole: VecDeque::with_capacity(BASE_REACH) })
     }
 
@@ -435,15 +431,9 @@ pub fn read_seq_ids(path: &Path) -> Result<Vec<String>, TableError> {
     if builder.schema().field_with_name("seq_id").is_err() {
         return Err(bad("no 'seq_id' column; expected seq_id, sequence as written by extract-seqs".into()));
     }
-    let mask = parquet::arrow::ProjectionMask::columns(builder.parquet_schema(), ["seq_id"]);
-    let reader = builder
-        .with_projection(mask)
-        .with_batch_size(8192)
-        .build()
-        .map_err(|e| TableError::Read { path: shown.clone(), source: e.into() })?;
     let mut ids = Vec::new();
-    for batch in reader {
-        let batch = batch.map_err(|e| TableError::Read { path: shown.clone(), source: e.into() })?;
+    for batch in super::read_columns(builder, path, "sequence", &["seq_id"], 8192)? {
+        let batch = batch?;
         let col = batch.column_by_name("seq_id").ok_or_else(|| bad("no seq_id".into()))?;
         for id in string_values(col).ok_or_else(|| bad("seq_id must be a string column".into()))? {
             let id = id.ok_or_else(|| bad("null seq_id".into()))?;
@@ -484,11 +474,7 @@ impl Iterator for SequenceReader {
 
     fn next(&mut self) -> Option<Self::Item> {
         let batch = self.inner.next()?;
-        Some(
-            batch
-                .map_err(|e| TableError::Read { path: self.path.clone(), source: e.into() })
-                .and_then(|b| self.convert(b)),
-        )
+        Some(batch.and_then(|b| self.convert(b)))
     }
 }
 

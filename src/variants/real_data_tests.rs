@@ -1,6 +1,6 @@
 //! Parses every real public file in `../shared/data/real/` (skipped with a message when absent).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::*;
 

@@ -34,6 +34,12 @@ fn files_are_classified() {
     assert_eq!(classify(".fingerprint.json.1.2.3.tmp", None), FileKind::Temp);
 }
 
+/// A float32 namespace in a cache at `dir`.
+fn float32_namespace(dir: &std::path::Path) -> crate::cache::Namespace {
+    let fp = Fingerprint::new("aa".repeat(32), "human", NEncoding::Zeros, 196_608, StoreMode::Float32);
+    Cache::open(dir).unwrap().namespace(&fp)
+}
+
 #[test]
 fn stats_verify_and_gc_on_a_small_cache() {
     let dir = tempfile::tempdir().unwrap();
@@ -130,9 +136,7 @@ fn removal_keeps_a_file_renamed_over_the_path_since_it_was_examined() {
 #[test]
 fn verify_never_opens_or_removes_what_is_not_a_regular_file() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = Cache::open(dir.path()).unwrap();
-    let fp = Fingerprint::new("aa".repeat(32), "human", NEncoding::Zeros, 196_608, StoreMode::Float32);
-    let ns = cache.namespace(&fp);
+    let ns = float32_namespace(dir.path());
     let out: Vec<f32> = (0..24).map(|i| i as f32).collect();
     let ids: Vec<String> = (0..5).map(|i| seq_id(format!("s{i}").as_bytes())).collect();
     ns.write_entry(&ids[0], &entry::encode(StoreMode::Float32, &out, 8, 3, 3..5, &ns.identity(&ids[0])).unwrap())
@@ -161,4 +165,37 @@ fn verify_never_opens_or_removes_what_is_not_a_regular_file() {
     for i in 1..4 {
         assert!(fs::symlink_metadata(path(i)).is_ok(), "{i} left in place");
     }
+}
+
+/// The shape a namespace recorded (fingerprint.json's `output_shape`) decides which entries are wrong, even
+/// when most entries have another shape; only a namespace without a recorded shape goes by the majority.
+#[test]
+fn verify_holds_entries_to_the_recorded_shape_not_to_the_majority() {
+    let dir = tempfile::tempdir().unwrap();
+    let ns = float32_namespace(dir.path());
+    let ids: Vec<String> = (0..4).map(|i| seq_id(format!("s{i}").as_bytes())).collect();
+    // One entry of the model's shape [8, 3], three of another, [6, 4].
+    for (i, id) in ids.iter().enumerate() {
+        let (bins, tracks) = if i == 0 { (8, 3) } else { (6, 4) };
+        let out: Vec<f32> = (0..bins * tracks).map(|v| v as f32).collect();
+        let bytes = entry::encode(StoreMode::Float32, &out, bins, tracks, 2..4, &ns.identity(id)).unwrap();
+        ns.write_entry(id, &bytes).unwrap();
+    }
+    let opts = VerifyOptions { cache: dir.path().to_path_buf(), model_sha256: None, fix: false };
+    let bad_ids = |r: &VerifyReport| -> Vec<usize> {
+        (0..ids.len()).filter(|&i| r.bad.iter().any(|b| b.path.contains(&ids[i]))).collect()
+    };
+
+    // Nothing recorded: the majority [6, 4] stands for the namespace's shape.
+    let r = verify(&opts, ProgressMode::Quiet).unwrap();
+    assert_eq!((r.checked, r.ok, bad_ids(&r)), (4, 3, vec![0]), "{:?}", r.bad);
+
+    // Recorded [8, 3]: the three [6, 4] entries are the wrong ones, named with both shapes.
+    ns.record_output_shape(8, 3).unwrap();
+    let r = verify(&opts, ProgressMode::Quiet).unwrap();
+    assert_eq!((r.checked, r.ok, bad_ids(&r)), (4, 1, vec![1, 2, 3]), "{:?}", r.bad);
+    assert!(r.bad.iter().all(|b| b.reason.contains("[6, 4]") && b.reason.contains("[8, 3]")), "{:?}", r.bad);
+    let fixed = verify(&VerifyOptions { fix: true, ..opts.clone() }, ProgressMode::Quiet).unwrap();
+    assert_eq!(fixed.removed, 3);
+    assert!(ns.entry_path(&ids[0]).unwrap().exists());
 }

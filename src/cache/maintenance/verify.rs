@@ -93,6 +93,8 @@ enum Checked {
 /// What an entry of a namespace must be.
 struct Expected<'a> {
     store: Option<StoreMode>,
+    /// The namespace's recorded output shape (fingerprint.json's `output_shape`) as the decoder checks it;
+    /// any shape in a namespace written before shapes were recorded.
     shape: Expect,
     namespace: &'a str,
     binding: Binding,
@@ -133,6 +135,18 @@ fn check_entry(path: &Path, want: &Expected) -> Checked {
     Checked::Bad(last, id)
 }
 
+/// The [rows, tracks] most decoded entries have (as their `.npy` headers say), ties to the smaller shape so
+/// that the answer does not depend on the listing order; None when no entry decoded.
+fn majority_shape(results: &[Checked]) -> Option<[usize; 2]> {
+    let mut counts: HashMap<[usize; 2], usize> = HashMap::new();
+    for r in results {
+        if let Checked::Decoded(s, _, _) = r {
+            *counts.entry(*s).or_default() += 1;
+        }
+    }
+    counts.into_iter().max_by_key(|(s, n)| (*n, std::cmp::Reverse(*s))).map(|(s, _)| s)
+}
+
 pub fn verify(opts: &VerifyOptions, mode: ProgressMode) -> Result<VerifyReport, MaintenanceError> {
     let now = SystemTime::now();
     let selected: Vec<NamespaceDir> = namespaces(&opts.cache)?
@@ -154,12 +168,10 @@ pub fn verify(opts: &VerifyOptions, mode: ProgressMode) -> Result<VerifyReport, 
     let mut to_remove: Vec<(PathBuf, FileId)> = Vec::new();
     for (ns, files) in selected.iter().zip(&scanned) {
         let file = NamespaceFile::read(&ns.dir);
+        let recorded = file.as_ref().and_then(|f| f.output_shape);
         let want = Expected {
             store: ns.fingerprint.as_ref().ok().map(|fp| fp.store),
-            shape: match file.as_ref().and_then(|f| f.output_shape) {
-                Some([bins, tracks]) => Expect::exact(bins, tracks),
-                None => Expect::default(),
-            },
+            shape: recorded.map_or(Expect::default(), |[bins, tracks]| Expect::exact(bins, tracks)),
             namespace: &ns.id,
             binding: file.as_ref().map_or(Binding::Optional, NamespaceFile::binding),
         };
@@ -178,16 +190,9 @@ pub fn verify(opts: &VerifyOptions, mode: ProgressMode) -> Result<VerifyReport, 
                 r
             })
             .collect();
-        // With a recorded shape, every decoded entry has it. Without (a namespace older than recorded shapes),
-        // the namespace's shape is the one most of its entries have; the others are wrong-shape entries.
-        let mut counts: HashMap<[usize; 2], usize> = HashMap::new();
-        for r in &results {
-            if let Checked::Decoded(s, _, _) = r {
-                *counts.entry(*s).or_default() += 1;
-            }
-        }
-        let common = counts.into_iter().max_by_key(|(s, n)| (*n, std::cmp::Reverse(*s))).map(|(s, _)| s);
-        let common = if want.shape.tracks.is_some() { None } else { common };
+        // With a recorded shape, the decoder held every entry to it: a decoded entry has it, however many
+        // entries have another. Only a namespace older than recorded shapes falls back on its entries' majority.
+        let common = if recorded.is_some() { None } else { majority_shape(&results) };
         for (f, r) in entries.iter().zip(results) {
             let shown = f.path.display().to_string();
             let (reason, id) = match r {
