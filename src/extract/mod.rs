@@ -32,12 +32,15 @@ use crate::timing::{StageTimes, Stages};
 use crate::variants::{Candidate, ColumnOverrides, Record, VariantReader};
 use crate::window::WindowSpec;
 
-/// Windows per chunk of rows processed in parallel, at most 512 windows of 196 kB (~100 MB): 48 per thread, so
-/// that a short run is already several chunks and the writer thread packs and compresses one chunk while the
-/// next is built (one chunk for everything left a core idle for the whole write). A chunk has room for 3
-/// windows per role member (an indel's R, A, A′): on 2 threads 32 rows plain, 8 with `--rc --shifts=-1,0,1`.
-fn windows_per_chunk() -> usize {
-    (48 * rayon::current_num_threads()).clamp(96, 512)
+/// Windows per chunk of rows processed in parallel: the first chunks are small (48 windows per thread) so that
+/// on a short run the writer thread already packs and compresses one chunk while the next is built (one chunk
+/// for everything left a core idle for the whole write: a fifth of a warm re-run), and each next chunk is twice
+/// as big up to 512 windows of 196 kB (~100 MB), where per-chunk costs vanish on a long run. A chunk has room
+/// for 3 windows per role member (an indel's R, A, A′): at most 170 rows plain, 28 with `--rc --shifts=-1,0,1`.
+const WINDOWS_PER_CHUNK: usize = 512;
+
+fn first_chunk_windows() -> usize {
+    (48 * rayon::current_num_threads()).min(WINDOWS_PER_CHUNK)
 }
 
 /// The stages of `extract-seqs` whose busy time is reported (see [`crate::timing`]): `parse` reading input
@@ -123,7 +126,9 @@ pub fn extract_seqs(opts: &ExtractOptions, mode: ProgressMode) -> anyhow::Result
     let (tx, rx) = crossbeam_channel::bounded::<Vec<Processed>>(2);
     let scoring = Scoring { window: opts.window, ensemble: opts.ensemble.clone(), max_allele_len: opts.max_allele_len };
     let scoring = &scoring;
-    let chunk_rows = (windows_per_chunk() / (3 * opts.ensemble.members_per_role()).max(2)).clamp(8, 256);
+    let rows_for = |windows: usize| (windows / (3 * opts.ensemble.members_per_role()).max(2)).clamp(8, 256);
+    let max_chunk_rows = rows_for(WINDOWS_PER_CHUNK);
+    let mut chunk_rows = rows_for(first_chunk_windows());
     let genome_ref = &genome;
 
     let (written, produced) =
@@ -145,7 +150,8 @@ pub fn extract_seqs(opts: &ExtractOptions, mode: ProgressMode) -> anyhow::Result
                 let mut chunk = Vec::with_capacity(chunk_rows);
                 let mut push = |rec: Record| -> anyhow::Result<()> {
                     chunk.push(rec);
-                    if chunk.len() == chunk_rows {
+                    if chunk.len() >= chunk_rows {
+                        chunk_rows = (chunk_rows * 2).min(max_chunk_rows);
                         send_chunk(std::mem::replace(&mut chunk, Vec::with_capacity(chunk_rows)))?;
                     }
                     Ok(())
